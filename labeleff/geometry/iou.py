@@ -15,6 +15,7 @@ from labeleff.geometry.boxes import bev_corners
 
 # Pairs processed at once, bounding peak memory (~0.3 kB per pair) for large N x M inputs.
 _CHUNK_PAIRS = 1 << 16
+_NO_MM = "donot_use_mm_for_euclid_dist"  # exact distances for the circumcircle pre-filter
 # Tolerance (metres) for "on the boundary" tests and parallel edges.
 _EPS = 1e-9
 
@@ -105,18 +106,17 @@ def _iou_aligned(a: torch.Tensor, b: torch.Tensor, three_d: bool) -> torch.Tenso
 
 
 def _iou_pairwise(a: torch.Tensor, b: torch.Tensor, three_d: bool) -> torch.Tensor:
-    """(N, M) IoU of all pairs, computed in chunks of rows of a."""
+    """(N, M) IoU of all pairs; only pairs whose BEV circumcircles meet are computed, in chunks."""
     _check(a, b, aligned=False)
-    n, m = a.shape[0], b.shape[0]
-    out = torch.zeros(n, m, dtype=a.dtype, device=a.device)
-    if n == 0 or m == 0:
+    out = torch.zeros(a.shape[0], b.shape[0], dtype=a.dtype, device=a.device)
+    if out.numel() == 0:
         return out
-    rows = max(1, _CHUNK_PAIRS // m)
-    for start in range(0, n, rows):
-        chunk = a[start : start + rows]
-        pa = chunk[:, None, :].expand(-1, m, -1).reshape(-1, 7)
-        pb = b[None, :, :].expand(chunk.shape[0], -1, -1).reshape(-1, 7)
-        out[start : start + rows] = _iou_aligned(pa, pb, three_d).view(chunk.shape[0], m)
+    radius_a, radius_b = a[:, 3:5].norm(dim=1) / 2, b[:, 3:5].norm(dim=1) / 2
+    dist = torch.cdist(a[None, :, :2], b[None, :, :2].to(a), compute_mode=_NO_MM)[0]
+    near_a, near_b = (dist <= radius_a[:, None] + radius_b[None, :] + 1e-3).nonzero(as_tuple=True)
+    for start in range(0, near_a.numel(), _CHUNK_PAIRS):
+        ia, ib = near_a[start : start + _CHUNK_PAIRS], near_b[start : start + _CHUNK_PAIRS]
+        out[ia, ib] = _iou_aligned(a[ia], b[ib].to(a), three_d)
     return out
 
 
