@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 
 import numpy as np
 import pytest
 import torch
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
 from labeleff.errors import DataError
 from labeleff.metrics.coco_masks import ImageMasks, PointMasks, mask_ap, point_mask_ap
@@ -135,3 +140,45 @@ def test_bad_inputs_raise() -> None:
             [ImageMasks(np.zeros((1, 4, 4), bool), np.array([0]))],
             [ImageMasks(np.zeros((1, 4, 5), bool), np.array([0]), np.array([1.0]))],
         )
+
+
+def test_means_equal_cocoeval_summary() -> None:
+    """The class means equal the official COCOeval.summarize() numbers on random frames."""
+    rng = np.random.default_rng(0)
+    gt, pred, gt_anns, dt_anns = [], [], [], []
+    for frame in range(4):
+        ids = rng.integers(-1, 6, 200)
+        noisy = np.where(rng.random(200) < 0.3, rng.integers(-1, 6, 200), ids)
+        classes, scores = rng.integers(0, 3, 6), rng.random(6)
+        gt.append(PointMasks(ids, classes))
+        pred.append(PointMasks(noisy, classes, scores))
+        for k in range(6):
+            for anns, source in ((gt_anns, ids), (dt_anns, noisy)):
+                rle = mask_utils.encode(np.asfortranarray((source == k)[None, :, None], np.uint8))[
+                    0
+                ]
+                ann = {
+                    "id": len(anns) + 1,
+                    "image_id": frame + 1,
+                    "category_id": int(classes[k]) + 1,
+                    "segmentation": rle,
+                    "area": float(mask_utils.area(rle)),
+                    "iscrowd": 0,
+                    "score": float(scores[k]),
+                }
+                anns.append(ann)
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = {
+            "images": [{"id": i + 1, "height": 1, "width": 200} for i in range(4)],
+            "annotations": gt_anns,
+            "categories": [{"id": c} for c in (1, 2, 3)],
+        }
+        coco_gt.createIndex()
+        evaluator = COCOeval(coco_gt, coco_gt.loadRes(dt_anns), iouType="segm")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    result = point_mask_ap(gt, pred)
+    assert 0.05 < result["AP"] < 0.95
+    assert [result["AP"], result["AP50"], result["AP75"]] == pytest.approx(evaluator.stats[:3])

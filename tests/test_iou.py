@@ -125,3 +125,15 @@ def test_symmetric_and_bad_shape() -> None:
 def test_cuda_matches_cpu() -> None:
     a, b = _random_boxes(40, 8), _random_boxes(40, 9)
     torch.testing.assert_close(bev_iou(a.cuda(), b.cuda()).cpu(), bev_iou(a, b))
+
+
+def test_near_degenerate_pairs_match_shapely() -> None:
+    a = _random_boxes(60, 10)
+    flipped = a.clone()
+    flipped[:, 6] += math.pi  # the same rectangle
+    torch.testing.assert_close(bev_iou_aligned(a, flipped), torch.ones(60, dtype=torch.float64))
+    nudged = a.clone()
+    nudged[:, 6] += 1e-4  # almost collinear edges
+    nudged[:, 0] += a[:, 3]  # shifted by one length: (nearly) touching ends
+    want = _shapely_iou(a, nudged, False).diagonal()
+    np.testing.assert_allclose(bev_iou_aligned(a, nudged).numpy(), want, atol=1e-6)
