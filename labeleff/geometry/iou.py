@@ -3,8 +3,9 @@
 The intersection of two convex quadrilaterals is the convex hull of three candidate point sets:
 the corners of each box inside the other and the crossings of their edges (at most 4 + 4 + 16
 points). Valid candidates are sorted by angle around their centroid and the area follows from the
-shoelace formula; every step is batched over all pairs, with no Python loop over boxes. Geometry is
-computed in float64 in a frame centred on each pair, then returned in the input dtype.
+shoelace formula; every step is batched over pairs, with no Python loop over boxes. Only pairs
+whose BEV circumcircles meet are computed. Geometry is done in float64 in a frame centred on each
+pair, then returned in the input dtype.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from labeleff.geometry.boxes import bev_corners
 # Pairs processed at once, bounding peak memory (~0.3 kB per pair) for large N x M inputs.
 _CHUNK_PAIRS = 1 << 16
 _NO_MM = "donot_use_mm_for_euclid_dist"  # exact distances for the circumcircle pre-filter
-# Tolerance (metres) for "on the boundary" tests and parallel edges.
+# Below this, an edge length (m) or an edge cross product (m^2) counts as zero (parallel edges).
 _EPS = 1e-9
+# A corner this close (m) outside the other box, or an edge parameter this far outside [0, 1],
+# still counts as on the boundary (touching and identical boxes).
+_ON_EDGE = 1e-7
+_T_TOL = 1e-9
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -31,7 +36,7 @@ def _inside(points: torch.Tensor, poly: torch.Tensor) -> torch.Tensor:
     length = edges.norm(dim=-1).clamp_min(_EPS)
     rel = points[:, :, None, :] - poly[:, None, :, :]
     dist = _cross(edges[:, None], rel) / length[:, None]
-    return (dist >= -1e-7).all(-1)
+    return (dist >= -_ON_EDGE).all(-1)
 
 
 def _edge_crossings(p: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,8 +55,7 @@ def _edge_crossings(p: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, tor
     ok = denom.abs() > _EPS
     safe = torch.where(ok, denom, torch.ones_like(denom))
     t, u = _cross(d, s) / safe, _cross(d, r) / safe
-    tol = 1e-9
-    ok = ok & (t >= -tol) & (t <= 1 + tol) & (u >= -tol) & (u <= 1 + tol)
+    ok = ok & (t >= -_T_TOL) & (t <= 1 + _T_TOL) & (u >= -_T_TOL) & (u <= 1 + _T_TOL)
     points = p[:, :, None, :] + t[..., None] * r
     return points.reshape(-1, 16, 2), ok.reshape(-1, 16)
 
