@@ -299,28 +299,34 @@ def camera_boxes_to_lidar(
 ) -> np.ndarray:
     """KITTI camera-frame boxes to LiDAR-frame boxes.
 
+    The bottom centre is transformed exactly and the centre put ``h / 2`` above it along LiDAR +z.
+    The yaw is the LiDAR heading ``(cos yaw, sin yaw, 0)`` that, seen in the camera frame, points
+    along ``(cos r, ., -sin r)``: the exact inverse of ``lidar_boxes_to_camera`` for any camera
+    orientation (and the plain ``-r - pi/2`` for a level camera).
+
     Args:
         hwl: (B, 3) height, width, length (m).
         xyz: (B, 3) bottom centre in the rectified camera frame (m).
-        rotation_y: (B,) yaw about the camera y axis (rad); heading ``(cos r, 0, -sin r)``.
+        rotation_y: (B,) yaw about the camera y axis (rad).
         T_rect_lidar: (4, 4) LiDAR -> rectified camera transform.
 
     Returns:
-        (B, 7) float32 ``x, y, z_center, l, w, h, yaw``; the bottom centre is transformed exactly,
-        the centre is ``h / 2`` above it along LiDAR +z, the yaw is that of the transformed heading.
+        (B, 7) float32 ``x, y, z_center, l, w, h, yaw`` with yaw in (-pi, pi].
     """
     T = np.linalg.inv(T_rect_lidar)
     bottom = xyz @ T[:3, :3].T + T[:3, 3]
-    heading = np.stack([np.cos(rotation_y), 0 * rotation_y, -np.sin(rotation_y)], 1) @ T[:3, :3].T
     centre = bottom + np.stack([0 * hwl[:, 0], 0 * hwl[:, 0], hwl[:, 0] / 2], 1)
-    yaw = np.arctan2(heading[:, 1], heading[:, 0])
+    R, c, s = T_rect_lidar[:3, :3], np.cos(rotation_y), np.sin(rotation_y)
+    yaw = np.arctan2(-(R[0, 0] * s + R[2, 0] * c), R[0, 1] * s + R[2, 1] * c)
+    forward = np.cos(yaw) * (R[0, 0] * c - R[2, 0] * s) + np.sin(yaw) * (R[0, 1] * c - R[2, 1] * s)
+    yaw = np.angle(np.exp(1j * np.where(forward < 0, yaw + np.pi, yaw)))
     return np.concatenate([centre, hwl[:, [2, 1, 0]], yaw[:, None]], 1).astype(np.float32)
 
 
 def lidar_boxes_to_camera(
     boxes: np.ndarray, T_rect_lidar: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inverse of ``camera_boxes_to_lidar`` (exact when the camera y axis is along LiDAR -z).
+    """LiDAR-frame boxes to KITTI camera-frame boxes (inverse of ``camera_boxes_to_lidar``).
 
     Args:
         boxes: (B, 7) ``x, y, z_center, l, w, h, yaw`` in the LiDAR frame.
@@ -348,7 +354,7 @@ def _ground_truth(
     labels3d = objects.labels[has3d]
     index3d = np.where(has3d, np.cumsum(has3d) - 1, -1)
     inst = point_box_index(torch.from_numpy(points), torch.from_numpy(boxes3d)).numpy()
-    semantic = np.where(inst >= 0, labels3d[inst.clip(0)], BACKGROUND).astype(np.int64)
+    semantic = np.append(labels3d, BACKGROUND)[inst]  # index -1 (no box) -> BACKGROUND
     return GroundTruth(boxes3d, labels3d, inst, semantic, (), (index3d[keep2d].astype(np.int64),))
 
 
