@@ -3,7 +3,11 @@
 The official ``depth_clustering_segment`` scans each range-image row left to right and links a point
 to the nearest earlier point (at most ``J - 1`` columns back) whose range differs by less than a
 per-row threshold. Segments are the connected components of those links. This module computes the
-same partition for frames with one return per point, vectorized in torch (any device).
+same partition for frames with one return per point, vectorized in torch (any device): points
+are scattered into a dense (rows, columns) range image, each look-back step is one column shift of
+that image, and the link forest is resolved by pointer jumping. A point that shares its cell with
+another point (quantised columns) joins that cell's segment when their ranges differ by less than
+``tau``, else it is a segment of its own.
 """
 
 from __future__ import annotations
@@ -23,62 +27,55 @@ def resolve_forest(parent: torch.Tensor) -> torch.Tensor:
     """
     root = parent
     while True:
-        nxt = root[root]
+        nxt = torch.gather(root, 0, root)  # much faster than root[root] on CPU
         if torch.equal(nxt, root):
             return root
         root = nxt
 
 
 def _row_parameters(
-    ring: torch.Tensor, rng: torch.Tensor, tau_per_metre: float, window: tuple[float, int, int]
+    grid: torch.Tensor, tau_per_metre: float, window: tuple[float, int, int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-point look-back window ``J`` and range threshold ``tau`` from its row's maximum range.
+    """Per-row look-back window ``J`` and range threshold ``tau`` from the row's maximum range.
 
     Args:
-        ring: (P,) int64 row of each point (all >= 0).
-        rng: (P,) float range of each point (metres).
+        grid: (R, W) range image (metres), NaN where empty.
         tau_per_metre: ``tau = tau_per_metre * D`` with ``D`` the row's maximum range.
         window: ``(numerator, k_min, k_max)``: ``J = int(clip(numerator / D, k_min, k_max) / 2)``.
 
     Returns:
-        J: (P,) int64 window of the point's row; tau: (P,) float threshold (metres).
+        J: (R,) int64 window; tau: (R,) float threshold (metres).
     """
-    num_rows = int(ring.max()) + 1
-    d_max = torch.zeros(num_rows, dtype=rng.dtype, device=rng.device)
-    d_max = d_max.scatter_reduce(0, ring, rng, reduce="amax").clamp(min=1e-6)
+    d_max = grid.nan_to_num(-1.0).max(1).values.clamp(min=1e-6)
     numerator, k_min, k_max = window
     J = ((numerator / d_max).clamp(k_min, k_max) / 2).floor().long()
-    return J[ring], (tau_per_metre * d_max)[ring]
+    return J, tau_per_metre * d_max
 
 
-def _nearest_links(
-    ring: torch.Tensor, column: torch.Tensor, rng: torch.Tensor, J: torch.Tensor, tau: torch.Tensor
-) -> torch.Tensor:
-    """Parent of each point sorted by (ring, column): the nearest earlier linkable point, or itself.
+def _nearest_links(grid: torch.Tensor, J: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    """Parent of every range-image cell: the nearest linkable earlier cell of its row, or itself.
 
-    A point at column ``i`` links to the point at the largest column ``i - j``, ``0 <= j <= J - 1``,
-    of the same ring whose range differs by less than ``tau`` (``j = 0`` only for duplicated
-    columns; one return per point makes that rare). Only the ``max(J) - 1`` preceding sorted points
-    are examined, which covers the whole window when columns are unique within a ring.
+    A cell at column ``i`` links to the filled cell at the largest column ``i - j``,
+    ``1 <= j <= J - 1``, whose range differs by less than the row's ``tau``. Shifts run from the
+    widest to the nearest so the nearest link is written last; rows must be sorted by ``J``
+    descending so that each shift touches a leading block of rows only.
 
     Args:
-        ring, column, rng, J, tau: (P,) per-point values, sorted by (ring, column).
+        grid: (R, W) range image, NaN where empty (NaN never links).
+        J: (R,) int64 window per row, non-increasing; tau: (R,) threshold per row (metres).
 
     Returns:
-        (P,) int64 parent index into the sorted order (itself when unlinked).
+        (R * W,) int64 flat parent index.
     """
-    p = ring.shape[0]
-    idx = torch.arange(p, device=ring.device)
-    parent = idx.clone()
-    best_gap = torch.full_like(column, torch.iinfo(column.dtype).max)
-    for k in range(1, min(int(J.max()), p + 1)):
-        prev = idx[k:] - k
-        gap = column[k:] - column[prev]
-        ok = (ring[k:] == ring[prev]) & (gap <= J[k:] - 1)
-        ok &= ((rng[k:] - rng[prev]).abs() < tau[k:]) & (gap < best_gap[k:])
-        parent[k:] = torch.where(ok, prev, parent[k:])
-        best_gap[k:] = torch.where(ok, gap, best_gap[k:])
-    return parent
+    rows, width = grid.shape
+    base = torch.arange(rows * width, device=grid.device).reshape(rows, width)
+    parent = base.clone()
+    tau = tau[:, None]
+    for j in range(min(int(J.max()), width) - 1, 0, -1):
+        n = int((J > j).sum())
+        ok = (grid[:n, j:] - grid[:n, :-j]).abs() < tau[:n]
+        parent[:n, j:] = torch.where(ok, base[:n, :-j], parent[:n, j:])
+    return parent.reshape(-1)
 
 
 def ring_segments(
@@ -99,8 +96,8 @@ def ring_segments(
         ring: (N,) integer row (beam) index, -1 when unknown.
         column: (N,) integer azimuth column index, -1 when unknown.
         rng: (N,) range ``||xyz||`` (metres).
-        num_columns: columns per revolution (0 = unknown: ``max(column) + 1``); only used for the
-            sort key, since segments never wrap from the last column to column 0.
+        num_columns: columns per revolution (0 = unknown: ``max(column) + 1``), the width of the
+            range image; segments never wrap from the last column to column 0.
         tau_per_metre: range threshold per metre of the row's maximum range.
         window: ``(numerator, k_min, k_max)`` of the look-back window rule.
 
@@ -111,13 +108,34 @@ def ring_segments(
     sel = ((ring >= 0) & (column >= 0)).nonzero().squeeze(1)
     if sel.numel() == 0:
         return out
-    r, c, d = ring[sel].long(), column[sel].long(), rng[sel]
+    r, c, d = (t.index_select(0, sel) for t in (ring.long(), column.long(), rng))
     width = max(int(num_columns), int(c.max()) + 1)
-    order = torch.argsort(r * width + c, stable=True)
-    r, c, d = r[order], c[order], d[order]
-    J, tau = _row_parameters(r, d, tau_per_metre, window)
-    root = resolve_forest(_nearest_links(r, c, d, J, tau))
-    is_root = root == torch.arange(root.shape[0], device=root.device)
-    compact = torch.cumsum(is_root.long(), 0) - 1
-    out[sel[order]] = compact[root]
+    grid = torch.full(((int(r.max()) + 1) * width,), torch.nan, dtype=d.dtype, device=d.device)
+    grid[r * width + c] = d
+    J, tau = _row_parameters(grid.reshape(-1, width), tau_per_metre, window)
+    order = torch.argsort(J, descending=True, stable=True)
+    position = torch.empty_like(order)
+    position[order] = torch.arange(order.shape[0], device=order.device)
+    cell = position[r] * width + c
+    grid = grid.reshape(-1, width).index_select(0, order)
+    root = resolve_forest(_nearest_links(grid, J[order], tau[order]))
+    out[sel] = _compact(root.index_select(0, cell))
+    flat = grid.reshape(-1).index_select(0, cell)
+    return _split_duplicates(out, sel, flat == d, (d - flat).abs() < tau[r])
+
+
+def _compact(root: torch.Tensor) -> torch.Tensor:
+    """(P,) ids ``0 .. S-1`` numbering the distinct values of (P,) cell roots in cell order."""
+    used = torch.zeros(int(root.max()) + 1, dtype=torch.long, device=root.device)
+    used[root] = 1
+    return (torch.cumsum(used, 0) - 1).index_select(0, root)
+
+
+def _split_duplicates(
+    out: torch.Tensor, sel: torch.Tensor, owner: torch.Tensor, close: torch.Tensor
+) -> torch.Tensor:
+    """Give a singleton segment to each point that shares its range-image cell with the cell's
+    point but differs from it in range by ``tau`` or more (only with quantised columns)."""
+    alone = sel[~owner & ~close]
+    out[alone] = int(out.max()) + 1 + torch.arange(alone.numel(), device=out.device)
     return out
