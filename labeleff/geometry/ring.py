@@ -14,23 +14,7 @@ from __future__ import annotations
 
 import torch
 
-
-def resolve_forest(parent: torch.Tensor) -> torch.Tensor:
-    """Roots of a forest given by parent pointers, by pointer jumping.
-
-    Args:
-        parent: (N,) int64, ``parent[i]`` is the parent of node i (a root points to itself). Every
-            chain must end at a root (no cycles other than self-loops).
-
-    Returns:
-        (N,) int64 root of every node; ``O(log depth)`` gathers.
-    """
-    root = parent
-    while True:
-        nxt = torch.gather(root, 0, root)  # much faster than root[root] on CPU
-        if torch.equal(nxt, root):
-            return root
-        root = nxt
+from labeleff.geometry.ccl import resolve_forest
 
 
 def _row_parameters(
