@@ -42,8 +42,8 @@ def _objects(rng: np.random.Generator, n: int = 40) -> tuple[np.ndarray, np.ndar
         xy = np.array([r * np.cos(a), r * np.sin(a)])
         if any(np.linalg.norm(xy - b[:2]) < 6.0 for b in boxes):
             continue
-        l, w, h = SIZES[c]
-        boxes.append([*xy, -SENSOR_HEIGHT + h / 2, l, w, h, rng.uniform(-np.pi, np.pi)])
+        length, width, h = SIZES[c]
+        boxes.append([*xy, -SENSOR_HEIGHT + h / 2, length, width, h, rng.uniform(-np.pi, np.pi)])
         labels.append(c)
     return np.array(boxes), np.array(labels)
 
