@@ -79,8 +79,13 @@ def _ray_cast(d: np.ndarray, boxes: np.ndarray, rng: np.random.Generator) -> np.
 def _camera(yaw: float, size: tuple[int, int]) -> Camera:
     """A pinhole camera at the LiDAR origin looking along azimuth ``yaw`` (LiDAR frame)."""
     h, w = size
-    K = np.array([[w / 2 / np.tan(np.deg2rad(30)), 0, w / 2], [0, w / 2 / np.tan(np.deg2rad(30)),
-                  h / 2], [0, 0, 1]])
+    K = np.array(
+        [
+            [w / 2 / np.tan(np.deg2rad(30)), 0, w / 2],
+            [0, w / 2 / np.tan(np.deg2rad(30)), h / 2],
+            [0, 0, 1],
+        ]
+    )
     c, s = np.cos(yaw), np.sin(yaw)
     fwd, left = np.array([c, s, 0.0]), np.array([-s, c, 0.0])
     R = np.stack([-left, np.array([0, 0, -1.0]), fwd])
@@ -117,8 +122,14 @@ def make_frame(seed: int = 0) -> Frame:
     cams = tuple(_camera(y, s) for y, s in zip((0, 0.8, -0.8, 1.6, -1.6), sizes, strict=True))
     weak = WeakLabels(tuple(_boxes2d(c, boxes, labels) for c in cams))
     return Frame(
-        "bench", points, ring[hit].astype(np.int32), col[hit].astype(np.int32), cams, weak,
-        num_rings=ROWS, num_columns=COLS,
+        "bench",
+        points,
+        ring[hit].astype(np.int32),
+        col[hit].astype(np.int32),
+        cams,
+        weak,
+        num_rings=ROWS,
+        num_columns=COLS,
     ).validate()
 
 
@@ -140,8 +151,10 @@ def main() -> None:
             t0 = time.perf_counter()
             pseudo_labels(frame, cfg)
             times.append((time.perf_counter() - t0) * 1e3)
-        print(f"{name}: median {statistics.median(times):.1f} ms, min {min(times):.1f} ms "
-              f"over {args.repeats} runs (1 CPU thread)")
+        print(
+            f"{name}: median {statistics.median(times):.1f} ms, min {min(times):.1f} ms "
+            f"over {args.repeats} runs (1 CPU thread)"
+        )
 
 
 if __name__ == "__main__":

@@ -132,8 +132,9 @@ def bev_components(xy: torch.Tensor, group: torch.Tensor, radius: torch.Tensor) 
         return torch.zeros(0, dtype=torch.long, device=xy.device)
     xy, radius = xy.double(), radius.double()
     c = torch.floor(xy / (radius[:, None] / 3)).long() + _BIAS
-    keys, cell = torch.unique((group << (2 * _SHIFT)) + (c[:, 0] << _SHIFT) + c[:, 1],
-                              return_inverse=True)
+    keys, cell = torch.unique(
+        (group << (2 * _SHIFT)) + (c[:, 0] << _SHIFT) + c[:, 1], return_inverse=True
+    )
     cell_r2 = torch.zeros(keys.numel(), dtype=xy.dtype, device=xy.device)
     cell_r2 = cell_r2.scatter(0, cell, radius**2)
     src, dst = _neighbour_cells(keys, _offsets(True, xy.device))

@@ -84,10 +84,12 @@ def project_cameras(
         valid: (C, N) bool, in front of the camera and inside its image.
     """
     dev = xyz.device
-    P = torch.cat([
-        torch.as_tensor(c.K, dtype=torch.float64) @ torch.as_tensor(c.T_cam_lidar)[:3]
-        for c in cameras
-    ]).to(device=dev, dtype=xyz.dtype)
+    P = torch.cat(
+        [
+            torch.as_tensor(c.K, dtype=torch.float64) @ torch.as_tensor(c.T_cam_lidar)[:3]
+            for c in cameras
+        ]
+    ).to(device=dev, dtype=xyz.dtype)
     h = torch.addmm(P[:, 3:], P[:, :3], xyz[:, :3].T).reshape(len(cameras), 3, -1)
     depth = h[:, 2]
     uv = h[:, :2] / depth.clamp(min=1e-6)[:, None]
