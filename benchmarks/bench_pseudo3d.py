@@ -16,7 +16,9 @@ import time
 import numpy as np
 import torch
 
-from labeleff.data.frame import Boxes2D, Camera, Frame, WeakLabels
+from labeleff.data.classes import BACKGROUND
+from labeleff.data.frame import Boxes2D, Camera, Frame, GroundTruth, WeakLabels
+from labeleff.metrics.pseudo import pseudo_label_quality
 from labeleff.mwsis.pseudo3d import PseudoLabelConfig, pseudo_labels
 
 ROWS, COLS, SENSOR_HEIGHT = 64, 2650, 1.8
@@ -61,8 +63,11 @@ def _hit_box(d: np.ndarray, box: np.ndarray) -> np.ndarray:
     return np.where((near <= far) & (near > 0), near, np.inf)
 
 
-def _ray_cast(d: np.ndarray, boxes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(R,) range of the first surface along each ray: objects, ground, walls; inf when none."""
+def _ray_cast(
+    d: np.ndarray, boxes: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(R,) range of the first surface along each ray (objects, ground, walls; inf when none) and
+    (R,) index of the object hit, -1 for ground and walls."""
     with np.errstate(divide="ignore"):
         ground = np.where(d[:, 2] < 0, -SENSOR_HEIGHT / d[:, 2], np.inf)
     az = np.arctan2(d[:, 1], d[:, 0])
@@ -71,9 +76,12 @@ def _ray_cast(d: np.ndarray, boxes: np.ndarray, rng: np.random.Generator) -> np.
     wall = wall_r / cos_e
     wall = np.where(wall * d[:, 2] < 8.0, wall, np.inf)
     t = np.minimum(ground, wall)
-    for b in boxes:
-        t = np.minimum(t, _hit_box(d, b))
-    return t + rng.normal(0, 0.01, t.shape)
+    hit = np.full(t.shape, -1)
+    for i, b in enumerate(boxes):
+        tb = _hit_box(d, b)
+        hit = np.where(tb < t, i, hit)
+        t = np.minimum(t, tb)
+    return t + rng.normal(0, 0.01, t.shape), hit
 
 
 def _camera(yaw: float, size: tuple[int, int]) -> Camera:
@@ -109,13 +117,17 @@ def _boxes2d(cam: Camera, boxes: np.ndarray, labels: np.ndarray) -> Boxes2D:
     return Boxes2D(np.concatenate([lo, hi], 1)[ok].astype(np.float32), labels[ok].astype(np.int64))
 
 
-def make_frame(seed: int = 0) -> Frame:
-    """A Waymo-sized (~170k points, 5 cameras, ~40 boxes) ray-cast frame."""
+def make_frame(seed: int = 0, num_objects: int = 30) -> Frame:
+    """A Waymo-sized (~170k points, 5 cameras, ~40 2D boxes) ray-cast frame with ground truth."""
     rng = np.random.default_rng(seed)
     d, ring, col = _rays()
-    boxes, labels = _objects(rng)
-    t = _ray_cast(d, boxes, rng)
+    boxes, labels = _objects(rng, num_objects)
+    t, obj = _ray_cast(d, boxes, rng)
     hit = np.isfinite(t)
+    obj = obj[hit]
+    gt = GroundTruth(
+        boxes.astype(np.float32), labels, obj, np.where(obj >= 0, labels[obj], BACKGROUND)
+    )
     xyz = d[hit] * t[hit, None]
     points = np.concatenate([xyz, rng.uniform(0, 1, (len(xyz), 1))], 1).astype(np.float32)
     sizes = [(1280, 1920)] * 3 + [(886, 1920)] * 2
@@ -128,6 +140,7 @@ def make_frame(seed: int = 0) -> Frame:
         col[hit].astype(np.int32),
         cams,
         weak,
+        gt,
         num_rings=ROWS,
         num_columns=COLS,
     ).validate()
@@ -138,14 +151,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    frame = make_frame().training_view()
+    full = make_frame()
+    frame = full.training_view()
     n_boxes = sum(len(b) for b in frame.weak.boxes2d)
     print(f"frame: {frame.num_points} points, {len(frame.cameras)} cameras, {n_boxes} 2D boxes")
+    gt = torch.from_numpy(full.gt.point_semantic)
     for name, cfg in {
         "baseline": PseudoLabelConfig(spg=False, ring_filter=False, rsc=False),
+        "baseline+SPG": PseudoLabelConfig(spg=True, ring_filter=True, rsc=False),
         "baseline+SPG+RSC": PseudoLabelConfig(spg=True, ring_filter=True, rsc=True),
     }.items():
-        pseudo_labels(frame, cfg)
+        q = pseudo_label_quality(pseudo_labels(frame, cfg).labels, gt)
+        print(
+            f"{name}: foreground precision {q['Foreground/precision']:.3f} recall "
+            f"{q['Foreground/recall']:.3f} IoU {q['Foreground/iou']:.3f}, "
+            f"ignored {q['ignore_fraction']:.3f} of points"
+        )
         times = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
