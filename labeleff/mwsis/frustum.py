@@ -92,10 +92,11 @@ def project_cameras(
     ).to(device=dev, dtype=xyz.dtype)
     h = torch.addmm(P[:, 3:], P[:, :3], xyz[:, :3].T).reshape(len(cameras), 3, -1)
     depth = h[:, 2]
-    uv = h[:, :2] / depth.clamp(min=1e-6)[:, None]
+    uv = h[:, :2] * depth.clamp(min=1e-6).reciprocal()[:, None]
     size = torch.tensor([c.size for c in cameras], dtype=xyz.dtype, device=dev)
-    inside = (uv >= 0).all(1) & (uv[:, 0] < size[:, 1:2]) & (uv[:, 1] < size[:, 0:1])
-    return uv, inside & (depth > min_depth)
+    u, v = uv[:, 0], uv[:, 1]
+    valid = (depth > min_depth) & (u >= 0) & (v >= 0)
+    return uv, valid & (u < size[:, 1:2]) & (v < size[:, 0:1])
 
 
 def frustum_hits(
