@@ -325,3 +325,21 @@ def test_pseudo_label_quality_by_hand() -> None:
     assert q["Foreground/precision"] == 0.5 and q["Foreground/recall"] == 0.5
     assert q["Foreground/iou"] == pytest.approx(2 / 6)
     assert q["ignore_fraction"] == pytest.approx(1 / 7)
+
+
+def test_bad_box_label_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="2D box labels"):
+        pseudo_labels(_frame([CAR_BOX], [BACKGROUND]), PseudoLabelConfig())
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu() -> None:
+    frame = _frame([CAR_BOX, [49.2, 30.0, 50.8, 80.0]], [CAR, PED]).training_view()
+    cfg = PseudoLabelConfig(spg=True, ring_filter=True, rsc=True)
+    cpu = pseudo_labels(frame, cfg)
+    gpu = pseudo_labels(
+        frame, PseudoLabelConfig(spg=True, ring_filter=True, rsc=True, device="cuda")
+    )
+    assert torch.equal(gpu.labels.cpu(), cpu.labels)
+    assert torch.equal(gpu.segment_ids.cpu(), cpu.segment_ids)
+    assert torch.allclose(gpu.vote_targets.cpu(), cpu.vote_targets, atol=1e-5)

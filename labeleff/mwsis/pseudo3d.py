@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 import torch
 
-from labeleff.data.classes import BACKGROUND, CCL_RADIUS
+from labeleff.data.classes import BACKGROUND, CCL_RADIUS, NUM_CLASSES
 from labeleff.data.frame import Frame
 from labeleff.errors import DataError
 from labeleff.geometry.ring import ring_segments
 from labeleff.mwsis.frustum import FrustumHits, frustum_hits
 from labeleff.mwsis.rsc import rsc_correct
 from labeleff.mwsis.spg import (
+    FLAG_CANDIDATE,
     base_flags,
     box_priority,
     drop_unclustered,
@@ -115,7 +116,13 @@ def _frame_tensors(frame: Frame, device: torch.device) -> tuple[torch.Tensor, ..
     return xyz, ring, column
 
 
-def _segments(frame: Frame, cfg: PseudoLabelConfig, xyz, ring, column) -> torch.Tensor:
+def _segments(
+    frame: Frame,
+    cfg: PseudoLabelConfig,
+    xyz: torch.Tensor,
+    ring: torch.Tensor,
+    column: torch.Tensor,
+) -> torch.Tensor:
     """Ring segments when a stage needs them; ``DataError`` if the frame has no ring indices."""
     if not (cfg.ring_filter or cfg.rsc):
         return torch.full_like(ring, -1)
@@ -129,7 +136,9 @@ def _segments(frame: Frame, cfg: PseudoLabelConfig, xyz, ring, column) -> torch.
     )
 
 
-def _flags(hits: FrustumHits, xyz, segment_ids, cfg: PseudoLabelConfig) -> tuple[torch.Tensor, ...]:
+def _flags(
+    hits: FrustumHits, xyz: torch.Tensor, segment_ids: torch.Tensor, cfg: PseudoLabelConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(flags (N,), kept pairs (P,)) after the enabled SPG stages."""
     in_box = hits.in_box()
     if cfg.ring_filter:
@@ -139,9 +148,19 @@ def _flags(hits: FrustumHits, xyz, segment_ids, cfg: PseudoLabelConfig) -> tuple
     else:
         flags = base_flags(in_box, hits.in_image)
     if not cfg.spg:
-        return flags, flags[hits.point] == 1
+        return flags, flags[hits.point] == FLAG_CANDIDATE
     keep = spg_keep_pairs(xyz, hits.point, hits.box, hits.box_labels, flags, cfg.ccl_radius)
     return drop_unclustered(flags, hits.point, keep), keep
+
+
+def _check_box_labels(frame: Frame, box_labels: torch.Tensor) -> None:
+    """Raise ``DataError`` unless every 2D box has a foreground class ``0 .. NUM_CLASSES - 1``."""
+    bad = (box_labels < 0) | (box_labels >= NUM_CLASSES)
+    if bool(bad.any()):
+        raise DataError(
+            f"frame {frame.frame_id}",
+            f"2D box labels must be classes 0..{NUM_CLASSES - 1}, got {box_labels[bad].tolist()}",
+        )
 
 
 def _consistent_boxes(
@@ -158,8 +177,9 @@ def pseudo_labels(frame: Frame, cfg: PseudoLabelConfig | None = None) -> PseudoL
     """3D pseudo labels of one frame from its weak 2D boxes (reads no ground truth).
 
     Pipeline: frustum membership -> [ring leakage filter] -> [largest BEV component per box] ->
-    box per point by the overlap rule -> labels -> [RSC] -> vote targets. After RSC a point keeps
-    its box only if its label still equals the box's class.
+    box per point by the overlap rule -> labels -> [RSC] -> vote targets. Points seen by no camera
+    are ``IGNORE`` (the release drops them, dossier 2.1). After RSC a point keeps its box only if
+    its label still equals the box's class.
 
     Args:
         frame: a frame, typically ``frame.training_view()``.
@@ -172,6 +192,7 @@ def pseudo_labels(frame: Frame, cfg: PseudoLabelConfig | None = None) -> PseudoL
     xyz, ring, column = _frame_tensors(frame, torch.device(cfg.device))
     segment_ids = _segments(frame, cfg, xyz, ring, column)
     hits = frustum_hits(xyz, frame.cameras, frame.weak.boxes2d)
+    _check_box_labels(frame, hits.box_labels)
     flags, keep = _flags(hits, xyz, segment_ids, cfg)
     rank = box_priority(hits.box_area, cfg.overlap)
     box_index = resolve_overlaps(hits.point[keep], hits.box[keep], rank, xyz.shape[0])
