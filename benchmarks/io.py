@@ -30,9 +30,9 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise
 
 
-def atomic_write_json(path: str | Path, data: Any) -> None:
-    """Write ``data`` as indented, key-sorted JSON atomically (see :func:`atomic_write_text`)."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+def atomic_write_json(path: str | Path, data: Any, sort_keys: bool = False) -> None:
+    """Write ``data`` as indented JSON atomically (see :func:`atomic_write_text`)."""
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=sort_keys) + "\n")
 
 
 def atomic_save_figure(figure: Any, path: str | Path) -> None:

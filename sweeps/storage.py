@@ -57,9 +57,9 @@ def open_storage(url: str, heartbeat_interval: int = 30, grace_period: int = 90)
 
 def load_or_create_study(
     url: str, study_name: str, direction: str, sampler: optuna.samplers.BaseSampler,
-    heartbeat: tuple[int, int] = (30, 90),
+    heartbeat: tuple[int, int] = (30, 90), pruner: optuna.pruners.BasePruner | None = None,
 ) -> optuna.Study:
     """Create the study ``study_name`` in the storage at ``url``, or load it when it exists."""
     storage = open_storage(url, *heartbeat)
     return optuna.create_study(storage=storage, study_name=study_name, direction=direction,
-                               sampler=sampler, load_if_exists=True)
+                               sampler=sampler, pruner=pruner, load_if_exists=True)
