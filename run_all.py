@@ -10,11 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.registry import ExperimentNotAvailable, load_plugins
+from benchmarks.registry import ExperimentNotAvailableError, load_plugins
 from benchmarks.suites import SUITES
 from labeleff.errors import DataError
 from reports.build import build_report
-from sweeps.grid import SweepIncomplete, SweepSpec, run_grid
+from sweeps.grid import SweepIncompleteError, SweepSpec, run_grid
 from sweeps.search import run_search
 from sweeps.storage import default_storage_url
 
@@ -69,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         run(args)
-    except (ExperimentNotAvailable, DataError) as error:
+    except (ExperimentNotAvailableError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except SweepIncomplete as error:
+    except SweepIncompleteError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

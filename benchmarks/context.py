@@ -15,7 +15,7 @@ from benchmarks.tracking import Tracker
 PruneHook = Callable[[int, float], bool]
 
 
-class RunPruned(Exception):
+class RunPrunedError(Exception):
     """Raised by :meth:`RunContext.report` when the sweep's pruner stops a run early."""
 
     def __init__(self, run_dir: Path, step: int, value: float) -> None:
@@ -67,10 +67,10 @@ class RunContext:
         """Report the objective's intermediate ``value`` at ``step``; raise if pruned.
 
         Raises:
-            RunPruned: the pruner decided to stop this run; let it propagate.
+            RunPrunedError: the pruner decided to stop this run; let it propagate.
         """
         if self.prune_hook is not None and self.prune_hook(step, float(value)):
-            raise RunPruned(self.run_dir, step, float(value))
+            raise RunPrunedError(self.run_dir, step, float(value))
 
     def picture_path(self, name: str) -> Path:
         """Path ``run_dir/pictures/<slug(name)>.png`` to save a picture to (folder created)."""
@@ -89,7 +89,8 @@ def check_metrics(run_dir: Path, metrics: object) -> dict[str, float | None]:
         raise TypeError(f"{run_dir.name}: experiment must return a non-empty dict of metrics")
     clean: dict[str, float | None] = {}
     for key, value in metrics.items():
-        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, int | float):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not isinstance(key, str) or not number:
             raise TypeError(f"{run_dir.name}: metric {key!r}={value!r} is not str -> number")
         clean[key] = None if math.isnan(value) else float(value)
     return clean

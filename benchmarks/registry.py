@@ -18,7 +18,7 @@ ExperimentFn = Callable[[DictConfig, Path, "RunContext"], dict[str, float]]
 PLUGIN_ENV = "LABELEFF_EXPERIMENTS"
 
 
-class ExperimentNotAvailable(LookupError):
+class ExperimentNotAvailableError(LookupError):
     """The config names an experiment kind that no imported module registered."""
 
 
@@ -66,10 +66,10 @@ def register_experiment(
 
 
 def get_experiment(kind: str) -> ExperimentSpec:
-    """The spec registered under ``kind``; raises :class:`ExperimentNotAvailable` otherwise."""
+    """The spec registered under ``kind``; raises :class:`ExperimentNotAvailableError` otherwise."""
     if kind not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise ExperimentNotAvailable(
+        raise ExperimentNotAvailableError(
             f"experiment kind {kind!r} is not available (registered kinds: {known}). Register "
             f"it with @register_experiment({kind!r}) in a module imported by "
             f"benchmarks/experiments/__init__.py or named in ${PLUGIN_ENV}."

@@ -59,14 +59,14 @@ def run_experiment(
         group: W&B group (the suite).
         force: run again even when ``metrics.json`` exists.
         wandb_mode: ``offline``, ``online`` or ``disabled``.
-        prune_hook: ``hook(step, value) -> bool``, True stops the run with ``RunPruned``.
+        prune_hook: ``hook(step, value) -> bool``, True stops the run with ``RunPrunedError``.
 
     Returns:
         The run folder and its final metrics.
 
     Raises:
-        ExperimentNotAvailable: ``cfg.kind`` is not registered.
-        RunPruned: the prune hook stopped the run (no ``metrics.json`` is written).
+        ExperimentNotAvailableError: ``cfg.kind`` is not registered.
+        RunPrunedError: the prune hook stopped the run (no ``metrics.json`` is written).
     """
     spec = get_experiment(cfg.kind)
     cfg = validate_params(cfg, spec.params)

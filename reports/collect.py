@@ -71,7 +71,8 @@ def collect(out_dir: Path) -> Results:
     for run_dir in run_dirs:
         cfg, metrics = _read_run(run_dir)
         configs.append(cfg)
-        metric_rows += [{"run": run_id(run_dir), "metric": k, "value": v} for k, v in metrics.items()]
+        metric_rows += [{"run": run_id(run_dir), "metric": key, "value": value}
+                        for key, value in metrics.items()]
     runs = pd.DataFrame(configs).drop(columns=["name"])
     curves = [frame for frame in map(_read_curves, run_dirs) if frame is not None]
     empty = pd.DataFrame(columns=["run", "step", "scalar", "value"])

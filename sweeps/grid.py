@@ -32,7 +32,7 @@ from sweeps.storage import MAX_RETRY, load_or_create_study
 WORKER_ATTR = "worker"
 
 
-class SweepIncomplete(RuntimeError):
+class SweepIncompleteError(RuntimeError):
     """Some grid points did not complete; re-running the same command retries them."""
 
 
@@ -193,8 +193,8 @@ def run_grid(spec: SweepSpec, workers: int = 1, progress: bool = True) -> dict[s
         Counts: ``recovered`` dead trials, ``queued`` grid points, ``total`` grid points.
 
     Raises:
-        ExperimentNotAvailable: the suite's experiment kind is not registered.
-        SweepIncomplete: some grid points failed (their errors were logged); run again to retry.
+        ExperimentNotAvailableError: the suite's experiment kind is not registered.
+        SweepIncompleteError: some grid points failed (errors were logged); run again to retry.
     """
     load_plugins(spec.plugins)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -230,12 +230,12 @@ def _run_processes(spec: SweepSpec, workers: int, study: optuna.Study, bar: tqdm
 
 
 def _check_complete(study: optuna.Study, grid: list[tuple[str, int]]) -> None:
-    """Raise :class:`SweepIncomplete` naming the grid points without a COMPLETE trial."""
+    """Raise :class:`SweepIncompleteError` naming the grid points without a COMPLETE trial."""
     done = {(t.params["row"], t.params["seed"])
             for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if not math.isnan(t.value)}
     missing = [point for point in grid if point not in done]
     if missing:
         names = ", ".join(f"{row!r} seed {seed}" for row, seed in missing)
-        raise SweepIncomplete(f"{len(missing)} of {len(grid)} runs did not complete: {names}. "
+        raise SweepIncompleteError(f"{len(missing)} of {len(grid)} runs did not complete: {names}. "
                               "Run the same command again to retry them.")

@@ -2,7 +2,7 @@
 
 Each trial runs the suite's ``search_row`` with sampled overrides into
 ``<out>/<suite>-search/``; the training loop reports the objective every step and the median
-pruner stops unpromising runs (``RunPruned`` -> ``optuna.TrialPruned``).
+pruner stops unpromising runs (``RunPrunedError`` -> ``optuna.TrialPruned``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import optuna
 
 from benchmarks.config import make_config, slugify
-from benchmarks.context import RunPruned
+from benchmarks.context import RunPrunedError
 from benchmarks.registry import get_experiment, load_plugins
 from benchmarks.runner import run_experiment
 from benchmarks.suites import Suite, get_suite
@@ -96,7 +96,7 @@ def run_search(
         try:
             result = run_experiment(cfg, folder, group=f"{suite_name}-search",
                                     wandb_mode=wandb_mode, prune_hook=_prune_hook(trial))
-        except RunPruned as pruned:
+        except RunPrunedError as pruned:
             raise optuna.TrialPruned(str(pruned)) from pruned
         return result.metrics[spec.metric]
 
