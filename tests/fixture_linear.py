@@ -54,7 +54,9 @@ def linear_fixture(cfg: DictConfig, run_dir: Path, ctx: RunContext) -> dict[str,
     y = x @ torch.randn(p.n_features, generator=gen) + p.noise * torch.randn(p.n_samples,
                                                                              generator=gen)
     half = p.n_samples // 2
-    model = torch.nn.Linear(p.n_features, 1)
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.seed)
+        model = torch.nn.Linear(p.n_features, 1)
     optim = torch.optim.SGD(model.parameters(), lr=p.lr)
     truth = y[half:] > p.threshold
     quality = {"init": _label_quality(model(x[half:]).squeeze(1).detach() > p.threshold, truth)}
