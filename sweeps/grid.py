@@ -222,7 +222,7 @@ def _run_processes(spec: SweepSpec, workers: int, study: optuna.Study, bar: tqdm
     for proc in procs:
         proc.start()
     while any(proc.is_alive() for proc in procs):
-        time.sleep(1.0)
+        time.sleep(0.5)
         done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
         bar.update(max(0, min(done, bar.total) - bar.n))
     for proc in procs:
