@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from benchmarks.config import slugify
 from benchmarks.registry import get_experiment, load_plugins
-from benchmarks.runner import run_experiment
+from benchmarks.runner import resolve, run_experiment
 from benchmarks.suites import Job, expand_suite, get_suite
 from sweeps.storage import MAX_RETRY, load_or_create_study
 
@@ -194,12 +194,16 @@ def run_grid(spec: SweepSpec, workers: int = 1, progress: bool = True) -> dict[s
 
     Raises:
         ExperimentNotAvailableError: the suite's experiment kind is not registered.
+        DataError: a row's params do not fit the kind's params dataclass.
         SweepIncompleteError: some grid points failed (errors were logged); run again to retry.
     """
     load_plugins(spec.plugins)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     get_experiment(get_suite(spec.suite).kind)
-    grid = list(spec.jobs())
+    jobs = spec.jobs()
+    for job in jobs.values():
+        resolve(job.cfg)  # bad params fail here, before any trial starts
+    grid = list(jobs)
     study = open_grid_study(spec)
     counts = {"recovered": recover_dead_trials(study), "total": len(grid)}
     counts["queued"] = requeue_missing(study, grid, spec.force)

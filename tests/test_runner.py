@@ -156,3 +156,11 @@ def test_cli_fails_clearly_without_the_mwsis3d_kind(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture) -> None:
     assert main(["--suite", "smoke", "--out", str(tmp_path), "--wandb", "disabled"]) == 2
     assert "experiment kind 'mwsis3d' is not available" in capsys.readouterr().err
+
+
+def test_cli_rejects_bad_params_before_running(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    argv = ["--suite", "fixture", "--out", str(tmp_path), "--wandb", "disabled", "params.nope=1"]
+    assert main(argv) == 2
+    assert "nope" in capsys.readouterr().err
+    assert not (tmp_path / "fixture").exists()
