@@ -123,9 +123,11 @@ def build_report(out_dir: Path, wandb_mode: str = "disabled",
         DataError: no finished run, or an unreadable run file.
     """
     results = collect(out_dir)
-    runs = results.runs if suites is None else results.runs[results.runs["suite"].isin(suites)]
+    runs, superseded = latest_runs(results.runs, suites)
     report = Report(out_dir / "report.md")
-    sections = ["# labeleff report", "", "Built from the run folders under this directory.", ""]
+    sections = ["# labeleff report", "", "Built from the run folders under this directory "
+                f"(latest finished run per suite, preset, data, row and seed; {superseded} older "
+                "run(s) with other configs ignored; TPE search folders are not tabulated).", ""]
     for _, group in runs.groupby(["suite", "preset", "data"], sort=True):
         text, files, summary = _group_section(results, group, out_dir)
         sections.append(text)
@@ -134,6 +136,20 @@ def build_report(out_dir: Path, wandb_mode: str = "disabled",
     atomic_write_text(report.index, "\n".join(sections))
     _log_tables(report.files, out_dir, wandb_mode)
     return report
+
+
+def latest_runs(runs: pd.DataFrame, suites: list[str] | None) -> tuple[pd.DataFrame, int]:
+    """Keep the newest finished run per (suite, preset, data, row, seed); drop search folders.
+
+    Returns:
+        The kept runs and the number of older runs dropped.
+    """
+    runs = runs[~runs["suite"].str.endswith("-search")]
+    if suites is not None:
+        runs = runs[runs["suite"].isin(suites)]
+    latest = runs.sort_values("finished").drop_duplicates(
+        ["suite", "preset", "data", "row", "seed"], keep="last")
+    return latest, len(runs) - len(latest)
 
 
 def _log_tables(files: list[Path], out_dir: Path, wandb_mode: str) -> None:

@@ -20,7 +20,8 @@ class Results:
     """All done runs under a results root.
 
     Attributes:
-        runs: one row per run: ``suite, run, row, seed, preset, data, kind`` and ``params.*``.
+        runs: one row per run: ``suite, run, row, seed, preset, data, kind, finished`` (mtime
+            of metrics.json, ns) and ``params.*``.
         metrics: long table ``run, metric, value`` (None/NaN values dropped).
         curves: long table ``run, step, scalar, value`` from the runs' ``curves.csv``.
     """
@@ -46,7 +47,9 @@ def _read_run(run_dir: Path) -> tuple[dict, dict]:
     except (OSError, json.JSONDecodeError) as error:
         raise DataError(run_dir / "metrics.json", f"unreadable metrics: {error}") from error
     flat = pd.json_normalize({**cfg, "row": cfg.get("name")}).iloc[0].to_dict()
-    return {"suite": run_dir.parent.name, "run": run_id(run_dir), **flat}, metrics
+    finished = (run_dir / "metrics.json").stat().st_mtime_ns
+    return {"suite": run_dir.parent.name, "run": run_id(run_dir), "finished": finished,
+            **flat}, metrics
 
 
 def _read_curves(run_dir: Path) -> pd.DataFrame | None:

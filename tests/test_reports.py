@@ -101,3 +101,17 @@ def test_catalog_names_the_exact_metric() -> None:
     keys = ["ap3d/Cyclist", "pseudo/spg/iou", "ap3d/mean", "ap2d/mean", "ap3d/Vehicle"]
     assert metric_order(keys) == ["ap3d/mean", "ap3d/Vehicle", "ap3d/Cyclist", "ap2d/mean",
                                   "pseudo/spg/iou"]
+
+
+def test_report_uses_latest_run_per_row_and_seed(results: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    shutil.copytree(results / "fixture", out / "fixture")
+    cfg = make_config({"name": "lr 0.1", "kind": "linear_fixture", "seed": 0},
+                      ["params.steps=3", "params.lr=0.1"])
+    newer = run_experiment(cfg, out / "fixture").metrics["fit/r2"]
+    build_report(out)
+    csv = (out / "tables" / "fixture-cpu-synthetic-fit.csv").read_text().splitlines()
+    row = next(line for line in csv if line.startswith("lr 0.1,fit/r2"))
+    older = json.loads(next((out / "fixture").glob("lr-0-1-seed1-*/metrics.json")).read_text())
+    assert float(row.split(",")[3]) == pytest.approx((newer + older["fit/r2"]) / 2)
+    assert "1 older run(s)" in (out / "report.md").read_text()
