@@ -1,0 +1,1 @@
+"""Benchmarks: typed experiment configs, the experiment registry, the runner and the suites."""

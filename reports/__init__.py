@@ -1,0 +1,1 @@
+"""Reports: results folder -> LaTeX / Markdown / CSV tables, seaborn figures and report.md."""

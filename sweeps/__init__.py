@@ -1,0 +1,1 @@
+"""Optuna sweeps: storages, the crash-safe ablation grid and the TPE hyperparameter search."""
