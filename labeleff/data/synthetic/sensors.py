@@ -1,0 +1,249 @@
+"""The ego sensors: a rotating multi-beam LiDAR and pinhole cameras, ray-cast against one scene.
+
+Ray grids are row-major. LiDAR ring 0 is the top beam; column ``c`` looks at azimuth
+``pi - (c + 0.5) * 2 pi / num_columns`` (so the columns run clockwise from behind, and the forward
+direction is the middle column).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from labeleff.data.synthetic.config import CameraSpec, SceneConfig
+from labeleff.data.synthetic.raycast import Hits, TorchPrims, nearest_hits, rect_pairs
+from labeleff.data.synthetic.scene import Scene, Street
+
+_LIGHT = torch.tensor([0.35, 0.3, 0.89], dtype=torch.float64)
+_HORIZON = torch.tensor([0.78, 0.82, 0.86], dtype=torch.float64)
+_ZENITH = torch.tensor([0.33, 0.5, 0.8], dtype=torch.float64)
+
+
+@dataclass(frozen=True)
+class LidarScan:
+    """Returns of one revolution (N points, in ring-major order).
+
+    Attributes:
+        points: (N, 4) float32 ``x, y, z, intensity`` in the LiDAR frame (metres).
+        ring: (N,) int32 beam index (0 = top).
+        column: (N,) int32 azimuth column.
+        instance: (N,) int64 road-user index per point, -1 for surroundings.
+    """
+
+    points: np.ndarray
+    ring: np.ndarray
+    column: np.ndarray
+    instance: np.ndarray
+
+
+@dataclass(frozen=True)
+class CameraImage:
+    """One rendered camera.
+
+    Attributes:
+        image: (H, W, 3) uint8 RGB.
+        mask: (H, W) int32 road-user index per pixel, -1 for none.
+        K: (3, 3) float64 intrinsics.
+        T_cam_lidar: (4, 4) float64 LiDAR -> camera transform.
+    """
+
+    image: np.ndarray
+    mask: np.ndarray
+    K: np.ndarray
+    T_cam_lidar: np.ndarray
+
+
+def _hash(q: torch.Tensor) -> torch.Tensor:
+    """(Q, 3) integer-valued cell coordinates -> (Q,) pseudo-random values in [0, 1)."""
+    k = torch.tensor([12.9898, 78.233, 37.719], dtype=q.dtype, device=q.device)
+    v = torch.sin(q @ k) * 43758.5453
+    return v - torch.floor(v)
+
+
+def ground_surface(street: Street, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Appearance of the road plane at points ``xy`` (Q, 2) (world, metres).
+
+    Returns:
+        colour: (Q, 3) base colour in [0, 1]; lidar: (Q, 3) intensity, dropout, extra range noise.
+    """
+    x, y = xy[:, 0], xy[:, 1]
+    dev = xy.device
+    line = lambda ys, half: (y[:, None] - torch.as_tensor(ys, device=dev)[None]).abs().lt(half).any(1)  # noqa: E731
+    marking = line(street.edge_lines, 0.1) | (line(street.lane_lines, 0.075) & (x % 9.0 < 3.0))
+    road = (y > street.road[0]) & (y < street.road[1])
+    table = torch.tensor([[0.36, 0.42, 0.24, 0.2, 0.05, 0.02], [0.3, 0.3, 0.31, 0.12, 0.03, 0.0],
+                          [0.85, 0.85, 0.82, 0.6, 0.02, 0.0]], dtype=xy.dtype, device=dev)
+    sel = torch.where(marking & road, 2, road.long())
+    return table[sel, :3], table[sel, 3:]
+
+
+def _ground(origin: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
+    """(R,) distance to the plane z = 0 along each ray, ``inf`` for rays that do not descend."""
+    dz = dirs[:, 2]
+    return torch.where(dz < -1e-9, origin[2] / -dz.clamp(max=-1e-9), torch.inf)
+
+
+def _attributes(table: torch.Tensor, street: Street, hits: Hits, tg: torch.Tensor, pts: torch.Tensor):
+    """Per-ray surface attributes: primitive table rows where a primitive is hit first, else ground."""
+    colour_g, lidar_g = ground_surface(street, pts[:, :2])
+    ground_rows = torch.cat([colour_g, torch.zeros_like(colour_g[:, :2]), lidar_g], 1)
+    on_prim = (hits.prim >= 0) & (hits.t <= tg)
+    return torch.where(on_prim[:, None], table[hits.prim.clamp(min=0)], ground_rows), on_prim
+
+
+def surface_table(scene: Scene, device: torch.device) -> torch.Tensor:
+    """(P, 8) float64 per primitive: colour (3), texture cell and amplitude, lidar attributes (3)."""
+    p = scene.prims
+    return torch.as_tensor(np.concatenate([p.color, p.texture, p.lidar], 1), device=device)
+
+
+def lidar_rays(cfg: SceneConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Beam elevations (R,) descending (radians) and unit ray directions (R * C, 3)."""
+    elev = torch.linspace(math.radians(cfg.elev_max_deg), math.radians(cfg.elev_min_deg),
+                          cfg.num_beams, dtype=torch.float64, device=device)
+    step = 2 * math.pi / cfg.num_columns
+    az = math.pi - (torch.arange(cfg.num_columns, dtype=torch.float64, device=device) + 0.5) * step
+    ce = torch.cos(elev)[:, None]
+    dirs = torch.stack([ce * torch.cos(az), ce * torch.sin(az), torch.sin(elev)[:, None].expand(-1, len(az))], -1)
+    return elev, dirs.reshape(-1, 3)
+
+
+def lidar_rects(p: TorchPrims, origin: torch.Tensor, elev: torch.Tensor, columns: int):
+    """Row and column ranges (r0, r1, c0, c1), each (P,) int64, covering each primitive's extent."""
+    rel = p.center - origin
+    dist = rel[:, :2].norm(dim=1)
+    rad = p.half[:, :2].norm(dim=1) + 0.05
+    inside = dist <= rad
+    half = torch.asin((rad / dist.clamp(min=1e-6)).clamp(max=1.0))
+    az = torch.atan2(rel[:, 1], rel[:, 0])
+    step = 2 * math.pi / columns
+    c0 = torch.ceil((math.pi - az - half) / step - 0.5).long() - 1
+    c1 = torch.floor((math.pi - az + half) / step - 0.5).long() + 2
+    c0, c1 = torch.where(inside, 0, c0), torch.where(inside, columns, c1)
+    dmin, dmax = (dist - rad).clamp(min=0.01), dist + rad
+    zlo, zhi = rel[:, 2] - p.half[:, 2], rel[:, 2] + p.half[:, 2]
+    el_hi = torch.atan2(zhi, torch.where(zhi > 0, dmin, dmax))
+    el_lo = torch.atan2(zlo, torch.where(zlo < 0, dmin, dmax))
+    r0 = torch.searchsorted(-elev, -el_hi - 1e-6, right=False)
+    r1 = torch.searchsorted(-elev, -el_lo + 1e-6, right=True)
+    return r0, r1, c0, c1
+
+
+def scan_lidar(
+    scene: Scene, cfg: SceneConfig, rng: np.random.Generator, device: torch.device
+) -> LidarScan:
+    """One LiDAR revolution: first hits, dropout, range noise and per-surface intensity.
+
+    Args:
+        scene: the scene (world frame, road at z = 0).
+        cfg: configuration (beams, columns, ranges, noise).
+        rng: random generator for dropout and noise (consumed).
+        device: where to ray-cast.
+
+    Returns:
+        The returns in the LiDAR frame (origin ``cfg.lidar_height`` above the road).
+    """
+    prims = TorchPrims.from_numpy(scene.prims, device)
+    origin = torch.tensor([0.0, 0.0, cfg.lidar_height], dtype=torch.float64, device=device)
+    elev, dirs = lidar_rays(cfg, device)
+    ray, pid = rect_pairs(*lidar_rects(prims, origin, elev, cfg.num_columns), cfg.num_columns)
+    hits = nearest_hits(prims, origin, dirs, ray, pid)
+    tg = _ground(origin, dirs)
+    t = torch.minimum(hits.t, tg)
+    attrs, on_prim = _attributes(surface_table(scene, device), scene.street, hits, tg,
+                                 origin + t.clamp(max=1e6)[:, None] * dirs)
+    draws = torch.as_tensor(rng.random((3, len(t))), device=device)
+    lost = 1 - (1 - cfg.dropout) * (1 - attrs[:, 6])
+    keep = (t >= cfg.min_range) & (t <= cfg.max_range) & (draws[0] >= lost)
+    noise = torch.as_tensor(rng.standard_normal(len(t)), device=device)
+    t = t + noise * (cfg.range_noise + attrs[:, 7])
+    xyz = t[:, None] * dirs
+    incidence = (hits.normal * dirs).sum(1).abs()
+    incidence = torch.where(on_prim, incidence, -dirs[:, 2])
+    inten = (attrs[:, 5] * (0.4 + 0.6 * incidence) + 0.05 * (draws[1] - 0.5)).clamp(0, 1)
+    idx = torch.nonzero(keep).squeeze(1)
+    inst = torch.where(on_prim, torch.as_tensor(scene.prims.instance, device=device)[hits.prim.clamp(min=0)], -1)
+    pts = torch.cat([xyz[idx], inten[idx, None]], 1).cpu().numpy().astype(np.float32)
+    return LidarScan(pts, (idx // cfg.num_columns).int().cpu().numpy(),
+                     (idx % cfg.num_columns).int().cpu().numpy(), inst[idx].cpu().numpy())
+
+
+def camera_pose(spec: CameraSpec, cfg: SceneConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Intrinsics (3, 3), rotation camera -> world (3, 3) and camera position (3,) (world)."""
+    f = spec.width / 2 / math.tan(math.radians(spec.hfov_deg) / 2)
+    K = np.array([[f, 0, spec.width / 2], [0, f, spec.height / 2], [0, 0, 1]])
+    c, s = math.cos(math.radians(spec.yaw_deg)), math.sin(math.radians(spec.yaw_deg))
+    R = np.array([[s, 0, c], [-c, 0, s], [0, -1, 0]], dtype=np.float64)  # columns: x, y, z axes
+    return K, R, np.array([0.1 * c, 0.1 * s, cfg.camera_height])
+
+
+def _camera_rects(p: TorchPrims, K: torch.Tensor, R: torch.Tensor, pos: torch.Tensor, hw):
+    """Pixel row/column ranges (r0, r1, c0, c1), each (P,), bounding each primitive's projection."""
+    cam = (p.local_corners() - pos) @ R
+    z = cam[..., 2]
+    uv = cam[..., :2] / z.clamp(min=1e-3)[..., None] * K[[0, 1], [0, 1]] + K[:2, 2]
+    h, w = hw
+    lo, hi = uv.amin(1), uv.amax(1)
+    c0 = (torch.floor(lo[:, 0] - 0.5) - 1).clamp(0, w).long()
+    c1 = (torch.ceil(hi[:, 0] - 0.5) + 2).clamp(0, w).long()
+    r0 = (torch.floor(lo[:, 1] - 0.5) - 1).clamp(0, h).long()
+    r1 = (torch.ceil(hi[:, 1] - 0.5) + 2).clamp(0, h).long()
+    behind, partly = (z < 0.05).all(1), (z < 0.05).any(1)
+    r0, c0 = torch.where(partly, 0, r0), torch.where(partly, 0, c0)
+    r1, c1 = torch.where(partly, h, r1), torch.where(partly, w, c1)
+    return r0, torch.where(behind, r0, r1), c0, c1
+
+
+def _shade(table, street, hits: Hits, tg, origin, dirs, device) -> torch.Tensor:
+    """(R, 3) colours in [0, 1]: textured Lambertian surfaces, ground, sky gradient and haze."""
+    t = torch.minimum(hits.t, tg)
+    pts = origin + t.clamp(max=1e6)[:, None] * dirs
+    attrs, on_prim = _attributes(table, street, hits, tg, pts)
+    cell = torch.where(on_prim, attrs[:, 3], 0.2).clamp(min=1e-3)
+    amp = torch.where(on_prim, attrs[:, 4], 0.25)
+    tex = 1 + amp * 2 * (_hash(torch.floor(pts / cell[:, None])) - 0.5)
+    normal = torch.where(on_prim[:, None], hits.normal, torch.tensor([0.0, 0.0, 1.0], device=device, dtype=t.dtype))
+    lambert = 0.45 + 0.55 * (normal @ _LIGHT.to(device) / _LIGHT.norm()).clamp(min=0)
+    colour = attrs[:, :3] * (tex * lambert)[:, None]
+    sky = torch.lerp(_HORIZON.to(device), _ZENITH.to(device), (dirs[:, 2:] * 3).clamp(0, 1))
+    haze = 1 - torch.exp(-t / 250.0)[:, None]
+    colour = torch.lerp(colour, _HORIZON.to(device).expand_as(colour), haze)
+    return torch.where(torch.isfinite(t)[:, None], colour, sky)
+
+
+def render_camera(
+    scene: Scene, spec: CameraSpec, cfg: SceneConfig, rng: np.random.Generator, device: torch.device
+) -> CameraImage:
+    """Render one camera: colours with pixel noise, and the per-pixel road-user mask.
+
+    Args:
+        scene: the scene (world frame).
+        spec: the camera.
+        cfg: configuration (camera height, pixel noise, LiDAR height for the extrinsic).
+        rng: random generator for pixel noise (consumed).
+        device: where to ray-cast.
+    """
+    K, R, pos = camera_pose(spec, cfg)
+    Kt, Rt, post = (torch.as_tensor(a, device=device) for a in (K, R, pos))
+    v, u = torch.meshgrid(torch.arange(spec.height, device=device, dtype=torch.float64) + 0.5,
+                          torch.arange(spec.width, device=device, dtype=torch.float64) + 0.5, indexing="ij")
+    local = torch.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], torch.ones_like(u)], -1)
+    dirs = (local.reshape(-1, 3) @ Rt.T)
+    dirs = dirs / dirs.norm(dim=1, keepdim=True)
+    prims = TorchPrims.from_numpy(scene.prims, device)
+    ray, pid = rect_pairs(*_camera_rects(prims, Kt, Rt, post, (spec.height, spec.width)), spec.width)
+    hits = nearest_hits(prims, post, dirs, ray, pid)
+    tg = _ground(post, dirs)
+    colour = _shade(surface_table(scene, device), scene.street, hits, tg, post, dirs, device)
+    noise = torch.as_tensor(rng.standard_normal(colour.shape), device=device) * cfg.pixel_noise
+    image = (colour * 255 + noise).clamp(0, 255).round().to(torch.uint8)
+    inst = torch.as_tensor(scene.prims.instance, device=device)[hits.prim.clamp(min=0)]
+    mask = torch.where((hits.prim >= 0) & (hits.t <= tg), inst, -1).int()
+    T = np.eye(4)
+    T[:3, :3] = R.T
+    T[:3, 3] = -R.T @ (pos - np.array([0.0, 0.0, cfg.lidar_height]))
+    shape = (spec.height, spec.width)
+    return CameraImage(image.reshape(*shape, 3).cpu().numpy(), mask.reshape(shape).cpu().numpy(), K, T)
