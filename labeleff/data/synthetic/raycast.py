@@ -14,11 +14,12 @@ import torch
 from labeleff.data.synthetic.scene import BOX, CYLINDER, ELLIPSOID, Primitives
 
 _EPS = 1e-12
+DTYPE = torch.float32  # ray casting precision: ~1 mm at 100 m, twice as fast as float64
 
 
 @dataclass(frozen=True)
 class TorchPrims:
-    """The geometric part of ``Primitives`` as float64 tensors on one device (P primitives)."""
+    """The geometric part of ``Primitives`` as ``DTYPE`` tensors on one device (P primitives)."""
 
     kind: torch.Tensor
     center: torch.Tensor
@@ -27,13 +28,13 @@ class TorchPrims:
 
     @staticmethod
     def from_numpy(p: Primitives, device: torch.device) -> TorchPrims:
-        f = lambda a: torch.as_tensor(a, dtype=torch.float64, device=device)  # noqa: E731
+        f = lambda a: torch.as_tensor(a, dtype=DTYPE, device=device)  # noqa: E731
         return TorchPrims(torch.as_tensor(p.kind, device=device), f(p.center), f(p.half), f(p.yaw))
 
     def local_corners(self) -> torch.Tensor:
         """(P, 8, 3) world corners of each primitive's local bounding box."""
         signs = torch.tensor([[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(8)],
-                             dtype=torch.float64, device=self.center.device) * 2 - 1
+                             dtype=DTYPE, device=self.center.device) * 2 - 1
         local = signs[None] * self.half[:, None]
         c, s = torch.cos(self.yaw)[:, None], torch.sin(self.yaw)[:, None]
         x = local[..., 0] * c - local[..., 1] * s
@@ -46,9 +47,9 @@ class Hits:
     """Nearest hit per ray (R rays).
 
     Attributes:
-        t: (R,) float64 distance along the (unit) ray, ``inf`` where nothing is hit.
+        t: (R,) ``DTYPE`` distance along the (unit) ray, ``inf`` where nothing is hit.
         prim: (R,) int64 index of the primitive hit, -1 for none.
-        normal: (R, 3) float64 unit surface normal facing the ray origin (zeros where no hit).
+        normal: (R, 3) ``DTYPE`` unit surface normal facing the ray origin (zeros where no hit).
     """
 
     t: torch.Tensor

@@ -31,16 +31,16 @@ _BUILDING_COLOURS = np.array(
      [0.62, 0.55, 0.42], [0.5, 0.52, 0.55]]
 )
 # Surface appearance: colour, texture cell (m), texture amplitude, LiDAR intensity, LiDAR dropout
-# probability, extra range noise (m).
-_SURFACES: dict[str, tuple[tuple[float, float, float], float, float, float, float, float]] = {
-    "sidewalk": ((0.62, 0.6, 0.57), 0.25, 0.12, 0.25, 0.02, 0.0),
-    "pole": ((0.45, 0.46, 0.48), 0.1, 0.08, 0.55, 0.02, 0.0),
-    "trunk": ((0.33, 0.24, 0.15), 0.08, 0.25, 0.2, 0.05, 0.01),
-    "foliage": ((0.2, 0.42, 0.14), 0.15, 0.45, 0.15, 0.4, 0.08),
-    "glass": ((0.1, 0.12, 0.15), 0.05, 0.08, 0.05, 0.75, 0.02),
-    "tire": ((0.06, 0.06, 0.06), 0.04, 0.1, 0.05, 0.3, 0.0),
-    "skin": ((0.78, 0.58, 0.46), 0.03, 0.1, 0.3, 0.05, 0.0),
-    "metal": ((0.3, 0.3, 0.32), 0.04, 0.1, 0.4, 0.1, 0.0),
+# probability, extra range noise (m), probability that a LiDAR beam passes through (glass, leaves).
+_SURFACES: dict[str, tuple[tuple[float, float, float], float, float, float, float, float, float]] = {
+    "sidewalk": ((0.62, 0.6, 0.57), 0.25, 0.12, 0.25, 0.02, 0.0, 0.0),
+    "pole": ((0.45, 0.46, 0.48), 0.1, 0.08, 0.55, 0.02, 0.0, 0.0),
+    "trunk": ((0.33, 0.24, 0.15), 0.08, 0.25, 0.2, 0.05, 0.01, 0.0),
+    "foliage": ((0.2, 0.42, 0.14), 0.15, 0.45, 0.15, 0.3, 0.08, 0.3),
+    "glass": ((0.1, 0.12, 0.15), 0.05, 0.08, 0.05, 0.6, 0.02, 0.5),
+    "tire": ((0.06, 0.06, 0.06), 0.04, 0.1, 0.05, 0.3, 0.0, 0.0),
+    "skin": ((0.78, 0.58, 0.46), 0.03, 0.1, 0.3, 0.05, 0.0, 0.0),
+    "metal": ((0.3, 0.3, 0.32), 0.04, 0.1, 0.4, 0.1, 0.0, 0.0),
 }
 
 
@@ -55,7 +55,8 @@ class Primitives:
         yaw: (P,) float64 rotation about +z (radians).
         color: (P, 3) float64 base colour in [0, 1].
         texture: (P, 2) float64 texture cell size (m) and amplitude.
-        lidar: (P, 3) float64 intensity in [0, 1], dropout probability, extra range noise (m).
+        lidar: (P, 4) float64 intensity in [0, 1], dropout probability, extra range noise (m),
+            pass-through probability.
         instance: (P,) int64 index of the road user the primitive belongs to, -1 for surroundings.
     """
 
@@ -113,10 +114,11 @@ class _Builder:
 
     def add(self, kind: int, center, half, yaw: float, surface: str | tuple, instance: int = -1):
         """Add one primitive; ``surface`` names an entry of ``_SURFACES`` or is a full tuple."""
-        colour, cell, amp, inten, drop, noise = _SURFACES[surface] if isinstance(surface, str) else surface
+        spec = _SURFACES[surface] if isinstance(surface, str) else surface
+        colour, cell, amp, inten, drop, noise, transmit = spec
         jitter = 1.0 + 0.08 * self.rng.standard_normal(3)
         self.rows.append((kind, center, half, yaw, np.clip(np.asarray(colour) * jitter, 0, 1),
-                          (cell, amp), (inten, drop, noise), instance))
+                          (cell, amp), (inten, drop, noise, transmit), instance))
 
     def add_object(self, label: int, pose: np.ndarray, parts: list[tuple]) -> None:
         """Add a road user from parts given in its local frame at pose (x, y, yaw)."""
@@ -176,7 +178,7 @@ def _overlaps(box: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 def _paint(rng: np.random.Generator, palette: np.ndarray, intensity: tuple[float, float]) -> tuple:
     colour = palette[rng.integers(len(palette))]
-    return (tuple(colour), 0.05, 0.06, rng.uniform(*intensity), 0.04, 0.0)
+    return (tuple(colour), 0.05, 0.06, rng.uniform(*intensity), 0.04, 0.0, 0.0)
 
 
 def vehicle_parts(rng: np.random.Generator) -> list[tuple]:
@@ -293,7 +295,7 @@ def _sidewalks_and_lots(b: _Builder, cfg: SceneConfig, road: tuple[float, float]
             if rng.random() < cfg.building_prob:
                 depth, height = rng.uniform(8, 18), rng.uniform(4, 22)
                 surface = (tuple(_BUILDING_COLOURS[rng.integers(len(_BUILDING_COLOURS))]), 0.4,
-                           0.15, rng.uniform(0.15, 0.45), 0.03, 0.0)
+                           0.15, rng.uniform(0.15, 0.45), 0.03, 0.0, 0.0)
                 b.add(BOX, (x + length / 2, outer + sign * (yard + depth / 2), height / 2),
                       (length / 2, depth / 2, height / 2), 0.0, surface)
             if yard > 1.5 or rng.random() < 0.3:

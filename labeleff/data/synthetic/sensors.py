@@ -14,12 +14,12 @@ import numpy as np
 import torch
 
 from labeleff.data.synthetic.config import CameraSpec, SceneConfig
-from labeleff.data.synthetic.raycast import Hits, TorchPrims, nearest_hits, rect_pairs
+from labeleff.data.synthetic.raycast import DTYPE, Hits, TorchPrims, nearest_hits, rect_pairs
 from labeleff.data.synthetic.scene import Scene, Street
 
-_LIGHT = torch.tensor([0.35, 0.3, 0.89], dtype=torch.float64)
-_HORIZON = torch.tensor([0.78, 0.82, 0.86], dtype=torch.float64)
-_ZENITH = torch.tensor([0.33, 0.5, 0.8], dtype=torch.float64)
+_LIGHT = torch.tensor([0.35, 0.3, 0.89], dtype=DTYPE)
+_HORIZON = torch.tensor([0.78, 0.82, 0.86], dtype=DTYPE)
+_ZENITH = torch.tensor([0.33, 0.5, 0.8], dtype=DTYPE)
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,9 @@ class CameraImage:
 
 def _hash(q: torch.Tensor) -> torch.Tensor:
     """(Q, 3) integer-valued cell coordinates -> (Q,) pseudo-random values in [0, 1)."""
-    k = torch.tensor([12.9898, 78.233, 37.719], dtype=q.dtype, device=q.device)
-    v = torch.sin(q @ k) * 43758.5453
-    return v - torch.floor(v)
+    k = torch.tensor([12.9898, 78.233, 37.719], dtype=torch.float64, device=q.device)
+    v = torch.sin(q.double() @ k) * 43758.5453
+    return (v - torch.floor(v)).to(q.dtype)
 
 
 def ground_surface(street: Street, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,23 +89,24 @@ def _ground(origin: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
 def _attributes(table: torch.Tensor, street: Street, hits: Hits, tg: torch.Tensor, pts: torch.Tensor):
     """Per-ray surface attributes: primitive table rows where a primitive is hit first, else ground."""
     colour_g, lidar_g = ground_surface(street, pts[:, :2])
-    ground_rows = torch.cat([colour_g, torch.zeros_like(colour_g[:, :2]), lidar_g], 1)
+    zeros = torch.zeros_like(colour_g[:, :2])
+    ground_rows = torch.cat([colour_g, zeros, lidar_g, zeros[:, :1]], 1)
     on_prim = (hits.prim >= 0) & (hits.t <= tg)
     return torch.where(on_prim[:, None], table[hits.prim.clamp(min=0)], ground_rows), on_prim
 
 
 def surface_table(scene: Scene, device: torch.device) -> torch.Tensor:
-    """(P, 8) float64 per primitive: colour (3), texture cell and amplitude, lidar attributes (3)."""
+    """(P, 9) ``DTYPE`` per primitive: colour (3), texture cell and amplitude, lidar attributes (4)."""
     p = scene.prims
-    return torch.as_tensor(np.concatenate([p.color, p.texture, p.lidar], 1), device=device)
+    return torch.as_tensor(np.concatenate([p.color, p.texture, p.lidar], 1), dtype=DTYPE, device=device)
 
 
 def lidar_rays(cfg: SceneConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Beam elevations (R,) descending (radians) and unit ray directions (R * C, 3)."""
     elev = torch.linspace(math.radians(cfg.elev_max_deg), math.radians(cfg.elev_min_deg),
-                          cfg.num_beams, dtype=torch.float64, device=device)
+                          cfg.num_beams, dtype=DTYPE, device=device)
     step = 2 * math.pi / cfg.num_columns
-    az = math.pi - (torch.arange(cfg.num_columns, dtype=torch.float64, device=device) + 0.5) * step
+    az = math.pi - (torch.arange(cfg.num_columns, dtype=DTYPE, device=device) + 0.5) * step
     ce = torch.cos(elev)[:, None]
     dirs = torch.stack([ce * torch.cos(az), ce * torch.sin(az), torch.sin(elev)[:, None].expand(-1, len(az))], -1)
     return elev, dirs.reshape(-1, 3)
@@ -147,18 +148,19 @@ def scan_lidar(
         The returns in the LiDAR frame (origin ``cfg.lidar_height`` above the road).
     """
     prims = TorchPrims.from_numpy(scene.prims, device)
-    origin = torch.tensor([0.0, 0.0, cfg.lidar_height], dtype=torch.float64, device=device)
+    origin = torch.tensor([0.0, 0.0, cfg.lidar_height], dtype=DTYPE, device=device)
     elev, dirs = lidar_rays(cfg, device)
     ray, pid = rect_pairs(*lidar_rects(prims, origin, elev, cfg.num_columns), cfg.num_columns)
-    hits = nearest_hits(prims, origin, dirs, ray, pid)
+    table = surface_table(scene, device)
+    draws = torch.as_tensor(rng.random((3, len(dirs))), dtype=DTYPE, device=device)
+    solid = torch.nonzero(draws[2][ray] >= table[pid, 8]).squeeze(1)  # beams through glass/leaves
+    hits = nearest_hits(prims, origin, dirs, ray[solid], pid[solid])
     tg = _ground(origin, dirs)
     t = torch.minimum(hits.t, tg)
-    attrs, on_prim = _attributes(surface_table(scene, device), scene.street, hits, tg,
-                                 origin + t.clamp(max=1e6)[:, None] * dirs)
-    draws = torch.as_tensor(rng.random((3, len(t))), device=device)
+    attrs, on_prim = _attributes(table, scene.street, hits, tg, origin + t.clamp(max=1e6)[:, None] * dirs)
     lost = 1 - (1 - cfg.dropout) * (1 - attrs[:, 6])
     keep = (t >= cfg.min_range) & (t <= cfg.max_range) & (draws[0] >= lost)
-    noise = torch.as_tensor(rng.standard_normal(len(t)), device=device)
+    noise = torch.as_tensor(rng.standard_normal(len(t)), dtype=DTYPE, device=device)
     t = t + noise * (cfg.range_noise + attrs[:, 7])
     xyz = t[:, None] * dirs
     incidence = (hits.normal * dirs).sum(1).abs()
@@ -180,21 +182,31 @@ def camera_pose(spec: CameraSpec, cfg: SceneConfig) -> tuple[np.ndarray, np.ndar
     return K, R, np.array([0.1 * c, 0.1 * s, cfg.camera_height])
 
 
+_EDGES = torch.tensor([(a, a | 1 << k) for a in range(8) for k in range(3) if not a >> k & 1])
+
+
 def _camera_rects(p: TorchPrims, K: torch.Tensor, R: torch.Tensor, pos: torch.Tensor, hw):
-    """Pixel row/column ranges (r0, r1, c0, c1), each (P,), bounding each primitive's projection."""
+    """Pixel row/column ranges (r0, r1, c0, c1), each (P,), bounding each primitive's projection.
+
+    The bounding boxes are clipped at the near plane (corners in front plus edge crossings).
+    """
+    near = 0.05
     cam = (p.local_corners() - pos) @ R
-    z = cam[..., 2]
-    uv = cam[..., :2] / z.clamp(min=1e-3)[..., None] * K[[0, 1], [0, 1]] + K[:2, 2]
+    a, b = cam[:, _EDGES[:, 0]], cam[:, _EDGES[:, 1]]
+    dz = b[..., 2] - a[..., 2]
+    s = ((near - a[..., 2]) / torch.where(dz == 0, 1e-12, dz))[..., None]
+    cross = a + s.clamp(0, 1) * (b - a)
+    pts = torch.cat([cam, cross], 1)
+    ok = torch.cat([cam[..., 2] >= near, (s[..., 0] > 0) & (s[..., 0] < 1)], 1)
+    uv = pts[..., :2] / pts[..., 2:].clamp(min=near) * K[[0, 1], [0, 1]] + K[:2, 2]
+    lo = torch.where(ok[..., None], uv, torch.inf).amin(1)
+    hi = torch.where(ok[..., None], uv, -torch.inf).amax(1)
     h, w = hw
-    lo, hi = uv.amin(1), uv.amax(1)
-    c0 = (torch.floor(lo[:, 0] - 0.5) - 1).clamp(0, w).long()
-    c1 = (torch.ceil(hi[:, 0] - 0.5) + 2).clamp(0, w).long()
-    r0 = (torch.floor(lo[:, 1] - 0.5) - 1).clamp(0, h).long()
-    r1 = (torch.ceil(hi[:, 1] - 0.5) + 2).clamp(0, h).long()
-    behind, partly = (z < 0.05).all(1), (z < 0.05).any(1)
-    r0, c0 = torch.where(partly, 0, r0), torch.where(partly, 0, c0)
-    r1, c1 = torch.where(partly, h, r1), torch.where(partly, w, c1)
-    return r0, torch.where(behind, r0, r1), c0, c1
+    c0 = (torch.floor(lo[:, 0] - 0.5) - 1).clamp(0, w).nan_to_num(w).long()
+    c1 = (torch.ceil(hi[:, 0] - 0.5) + 2).clamp(0, w).nan_to_num(0).long()
+    r0 = (torch.floor(lo[:, 1] - 0.5) - 1).clamp(0, h).nan_to_num(h).long()
+    r1 = (torch.ceil(hi[:, 1] - 0.5) + 2).clamp(0, h).nan_to_num(0).long()
+    return r0, r1, c0, c1
 
 
 def _shade(table, street, hits: Hits, tg, origin, dirs, device) -> torch.Tensor:
@@ -202,8 +214,8 @@ def _shade(table, street, hits: Hits, tg, origin, dirs, device) -> torch.Tensor:
     t = torch.minimum(hits.t, tg)
     pts = origin + t.clamp(max=1e6)[:, None] * dirs
     attrs, on_prim = _attributes(table, street, hits, tg, pts)
-    cell = torch.where(on_prim, attrs[:, 3], 0.2).clamp(min=1e-3)
-    amp = torch.where(on_prim, attrs[:, 4], 0.25)
+    cell = torch.where(on_prim, attrs[:, 3], 0.1).clamp(min=1e-3)
+    amp = torch.where(on_prim, attrs[:, 4], 0.12)
     tex = 1 + amp * 2 * (_hash(torch.floor(pts / cell[:, None])) - 0.5)
     normal = torch.where(on_prim[:, None], hits.normal, torch.tensor([0.0, 0.0, 1.0], device=device, dtype=t.dtype))
     lambert = 0.45 + 0.55 * (normal @ _LIGHT.to(device) / _LIGHT.norm()).clamp(min=0)
@@ -227,9 +239,9 @@ def render_camera(
         device: where to ray-cast.
     """
     K, R, pos = camera_pose(spec, cfg)
-    Kt, Rt, post = (torch.as_tensor(a, device=device) for a in (K, R, pos))
-    v, u = torch.meshgrid(torch.arange(spec.height, device=device, dtype=torch.float64) + 0.5,
-                          torch.arange(spec.width, device=device, dtype=torch.float64) + 0.5, indexing="ij")
+    Kt, Rt, post = (torch.as_tensor(a, dtype=DTYPE, device=device) for a in (K, R, pos))
+    v, u = torch.meshgrid(torch.arange(spec.height, device=device, dtype=DTYPE) + 0.5,
+                          torch.arange(spec.width, device=device, dtype=DTYPE) + 0.5, indexing="ij")
     local = torch.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], torch.ones_like(u)], -1)
     dirs = (local.reshape(-1, 3) @ Rt.T)
     dirs = dirs / dirs.norm(dim=1, keepdim=True)
@@ -238,7 +250,7 @@ def render_camera(
     hits = nearest_hits(prims, post, dirs, ray, pid)
     tg = _ground(post, dirs)
     colour = _shade(surface_table(scene, device), scene.street, hits, tg, post, dirs, device)
-    noise = torch.as_tensor(rng.standard_normal(colour.shape), device=device) * cfg.pixel_noise
+    noise = torch.as_tensor(rng.standard_normal(colour.shape), dtype=DTYPE, device=device) * cfg.pixel_noise
     image = (colour * 255 + noise).clamp(0, 255).round().to(torch.uint8)
     inst = torch.as_tensor(scene.prims.instance, device=device)[hits.prim.clamp(min=0)]
     mask = torch.where((hits.prim >= 0) & (hits.t <= tg), inst, -1).int()
