@@ -73,9 +73,29 @@ def pooled_precision(rows: list[dict]) -> float:
     return sum(r["on_object"] for r in rows) / total if total else float("nan")
 
 
-def points_per_object(frame: Frame) -> list[tuple[str, float, int]]:
-    """(class name, BEV distance of the box centre from the LiDAR in metres, points) per gt object."""
+def in_any_camera(frame: Frame) -> np.ndarray:
+    """(N,) bool: points with depth > 0 that project inside at least one camera image."""
+    pts = torch.as_tensor(frame.points[:, :3])
+    seen = torch.zeros(len(pts), dtype=torch.bool)
+    for cam in frame.cameras:
+        seen |= project_points(pts, torch.as_tensor(cam.K), torch.as_tensor(cam.T_cam_lidar),
+                               cam.size, min_depth=1e-6)[2]
+    return seen.numpy()
+
+
+def points_per_object(frame: Frame, cameras_only: bool = False) -> list[tuple[str, float, int]]:
+    """Points on each gt object.
+
+    Args:
+        frame: a frame with ground truth.
+        cameras_only: count only points inside some camera image (as in KITTI's velodyne crop).
+
+    Returns:
+        per gt object: (class name, BEV distance of the box centre from the LiDAR in metres, points).
+    """
     gt = _require_gt(frame)
-    counts = np.bincount(gt.point_instance[gt.point_instance >= 0], minlength=len(gt.labels3d))
+    ids = gt.point_instance[in_any_camera(frame)] if cameras_only else gt.point_instance
+    counts = np.bincount(ids[ids >= 0], minlength=len(gt.labels3d))
     dist = np.hypot(gt.boxes3d[:, 0], gt.boxes3d[:, 1])
-    return [(CLASSES[int(c)], float(d), int(n)) for c, d, n in zip(gt.labels3d, dist, counts, strict=True)]
+    return [(CLASSES[int(c)], float(d), int(n))
+            for c, d, n in zip(gt.labels3d, dist, counts, strict=True)]

@@ -37,7 +37,7 @@ _SURFACES: dict[str, tuple[tuple[float, float, float], float, float, float, floa
     "pole": ((0.45, 0.46, 0.48), 0.1, 0.08, 0.55, 0.02, 0.0, 0.0),
     "trunk": ((0.33, 0.24, 0.15), 0.08, 0.25, 0.2, 0.05, 0.01, 0.0),
     "foliage": ((0.2, 0.42, 0.14), 0.15, 0.45, 0.15, 0.3, 0.08, 0.3),
-    "glass": ((0.1, 0.12, 0.15), 0.05, 0.08, 0.05, 0.6, 0.02, 0.5),
+    "glass": ((0.1, 0.12, 0.15), 0.05, 0.08, 0.05, 0.6, 0.02, 0.6),
     "tire": ((0.06, 0.06, 0.06), 0.04, 0.1, 0.05, 0.3, 0.0, 0.0),
     "skin": ((0.78, 0.58, 0.46), 0.03, 0.1, 0.3, 0.05, 0.0, 0.0),
     "metal": ((0.3, 0.3, 0.32), 0.04, 0.1, 0.4, 0.1, 0.0, 0.0),
@@ -176,9 +176,11 @@ def _overlaps(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     return ~separated.any(-1)
 
 
-def _paint(rng: np.random.Generator, palette: np.ndarray, intensity: tuple[float, float]) -> tuple:
+def _paint(rng: np.random.Generator, palette: np.ndarray, intensity: tuple[float, float],
+           dropout: tuple[float, float] = (0.02, 0.06)) -> tuple:
+    """A surface tuple (see ``_SURFACES``) with a colour drawn from ``palette``."""
     colour = palette[rng.integers(len(palette))]
-    return (tuple(colour), 0.05, 0.06, rng.uniform(*intensity), 0.04, 0.0, 0.0)
+    return (tuple(colour), 0.05, 0.06, rng.uniform(*intensity), rng.uniform(*dropout), 0.0, 0.0)
 
 
 def vehicle_parts(rng: np.random.Generator) -> list[tuple]:
@@ -190,7 +192,7 @@ def vehicle_parts(rng: np.random.Generator) -> list[tuple]:
     """
     L, W, H = rng.uniform(3.8, 5.2), rng.uniform(1.6, 2.0), rng.uniform(1.4, 1.9)
     r, clear, belt = rng.uniform(0.3, 0.38), rng.uniform(0.22, 0.35), H * rng.uniform(0.5, 0.6)
-    paint = _paint(rng, _CAR_COLOURS, (0.1, 0.6))
+    paint = _paint(rng, _CAR_COLOURS, (0.1, 0.6), (0.05, 0.3))  # specular paint loses returns
     cabin_len = L * (rng.uniform(0.65, 0.8) if H > 1.75 else rng.uniform(0.45, 0.6))
     cx = -L * rng.uniform(0.0, 0.08) if H <= 1.75 else -L / 2 + cabin_len / 2 + 0.1
     axle = L / 2 - rng.uniform(0.7, 0.9)
