@@ -18,7 +18,10 @@ from labeleff.errors import DataError
 from labeleff.geometry.boxes import points_in_boxes
 
 TINY = SceneConfig(
-    num_beams=16, num_columns=360, max_range=30.0, street_half_length=30.0,
+    num_beams=16,
+    num_columns=360,
+    max_range=30.0,
+    street_half_length=30.0,
     cameras=(CameraSpec("FRONT", 160, 96, 70.0), CameraSpec("LEFT", 120, 80, 60.0, 60.0)),
     min_visible_pixels=25,
 )
@@ -38,7 +41,9 @@ def _arrays(f: Frame) -> list[np.ndarray]:
 
 def test_generation_is_deterministic(frames):
     again = generate_frame(TINY, 3, 0)
-    assert all(np.array_equal(a, b) for a, b in zip(_arrays(frames[0]), _arrays(again), strict=True))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(_arrays(frames[0]), _arrays(again), strict=True)
+    )
     other = generate_frame(TINY, 4, 0)
     assert not np.array_equal(other.points[:100], frames[0].points[:100])
 
@@ -63,7 +68,9 @@ def test_frames_validate_with_contract_dtypes(frames):
 def test_points_lie_in_their_object_box(frames):
     for f in frames:
         inst = torch.as_tensor(f.gt.point_instance)
-        inside = points_in_boxes(torch.as_tensor(f.points), torch.as_tensor(f.gt.boxes3d), margin=0.06)
+        inside = points_in_boxes(
+            torch.as_tensor(f.points), torch.as_tensor(f.gt.boxes3d), margin=0.06
+        )
         fg = torch.nonzero(inst >= 0).squeeze(1)
         assert len(fg) > 100
         assert inside[inst[fg], fg].all()
@@ -83,8 +90,9 @@ def test_gt_boxes_are_plausible(frames):
 def test_boxes2d_are_tight_boxes_of_visible_masks(frames):
     small = 0
     for f in frames:
-        for cam, b2d, mask, assoc in zip(f.cameras, f.weak.boxes2d, f.gt.masks, f.gt.box2d_instance,
-                                         strict=True):
+        for cam, b2d, mask, assoc in zip(
+            f.cameras, f.weak.boxes2d, f.gt.masks, f.gt.box2d_instance, strict=True
+        ):
             counts = np.bincount(mask.ravel() + 1, minlength=len(f.gt.labels3d) + 1)[1:]
             expected = np.flatnonzero(counts >= TINY.min_visible_pixels)
             small += int(((counts > 0) & (counts < TINY.min_visible_pixels)).sum())
@@ -100,7 +108,7 @@ def test_boxes_from_masks_hand_example():
     mask = -np.ones((6, 8), np.int32)
     mask[1:3, 2:5] = 0  # 6 pixels
     mask[4, 7] = 1  # 1 pixel
-    (boxes, ids), = boxes_from_masks([mask], 3, min_pixels=2)
+    ((boxes, ids),) = boxes_from_masks([mask], 3, min_pixels=2)
     assert ids.tolist() == [0]
     assert boxes.boxes.tolist() == [[2.0, 1.0, 5.0, 3.0]]
 
@@ -111,7 +119,10 @@ def test_ray_primitive_intersections_match_hand_values():
         np.array([[10.0, 0, 0], [10.0, 0, 0], [10.0, 0, 0]]),
         np.array([[1.0, 2, 3], [2.0, 1, 1], [0.5, 0.5, 1]]),
         np.array([math.pi / 2, 0.0, 0.3]),
-        np.zeros((3, 3)), np.zeros((3, 2)), np.zeros((3, 4)), -np.ones(3, np.int64),
+        np.zeros((3, 3)),
+        np.zeros((3, 2)),
+        np.zeros((3, 4)),
+        -np.ones(3, np.int64),
     )
     p = TorchPrims.from_numpy(prims, torch.device("cpu"))
     d = torch.tensor([[1.0, 0, 0]] * 3 + [[0.0, 0, 1]])
@@ -120,8 +131,9 @@ def test_ray_primitive_intersections_match_hand_values():
     # cylinder of radius 0.5 -> 9.5; the vertical ray misses the box.
     assert torch.allclose(t[:3], torch.tensor([8.0, 8.0, 9.5]), atol=1e-4)
     assert math.isinf(t[3])
-    assert torch.allclose(n[:3] / n[:3].norm(dim=1, keepdim=True), torch.tensor([[-1.0, 0, 0]] * 3),
-                          atol=1e-4)
+    assert torch.allclose(
+        n[:3] / n[:3].norm(dim=1, keepdim=True), torch.tensor([[-1.0, 0, 0]] * 3), atol=1e-4
+    )
 
 
 def test_presets_and_config_key():
@@ -137,7 +149,9 @@ def test_cache_round_trip_and_corrupt_file_regenerated(tmp_path, monkeypatch, fr
     first = load_frames(TINY, 3, [0], tmp_path)[0]
     path = cache_path(tmp_path, TINY, 3, 0)
     assert path.exists() and not list(path.parent.glob("*.tmp"))
-    assert all(np.array_equal(a, b) for a, b in zip(_arrays(first), _arrays(frames[0]), strict=True))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(_arrays(first), _arrays(frames[0]), strict=True)
+    )
 
     def fail(*args, **kwargs):
         raise AssertionError("should have been read from the cache")
@@ -156,8 +170,11 @@ def test_cache_round_trip_and_corrupt_file_regenerated(tmp_path, monkeypatch, fr
 def test_npz_round_trip_every_field(tmp_path, frames):
     f = frames[1]
     weak = dataclasses.replace(
-        f.weak, boxes3d=f.gt.boxes3d[:2], labels3d=f.gt.labels3d[:2],
-        cluster_point_ids=(np.array([0, 5]), np.array([7])), cluster_labels=np.array([1, 2]),
+        f.weak,
+        boxes3d=f.gt.boxes3d[:2],
+        labels3d=f.gt.labels3d[:2],
+        cluster_point_ids=(np.array([0, 5]), np.array([7])),
+        cluster_labels=np.array([1, 2]),
     )
     for original in (dataclasses.replace(f, weak=weak), f.training_view()):
         save_frame_npz(original, tmp_path / "f.npz")

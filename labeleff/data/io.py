@@ -19,23 +19,41 @@ def _flatten(frame: Frame) -> dict[str, np.ndarray]:
     """Every field of ``frame`` as named arrays (lists become numbered entries plus a count)."""
     w = frame.weak
     a: dict[str, np.ndarray] = {
-        "format": np.array(_FORMAT), "frame_id": np.array(frame.frame_id),
-        "points": frame.points, "ring": frame.ring, "column": frame.column,
-        "num_rings": np.array(frame.num_rings), "num_columns": np.array(frame.num_columns),
-        "num_cameras": np.array(len(frame.cameras)), "gt_hidden": np.array(frame._gt_hidden),
-        "weak_boxes3d": w.boxes3d, "weak_labels3d": w.labels3d, "cluster_labels": w.cluster_labels,
+        "format": np.array(_FORMAT),
+        "frame_id": np.array(frame.frame_id),
+        "points": frame.points,
+        "ring": frame.ring,
+        "column": frame.column,
+        "num_rings": np.array(frame.num_rings),
+        "num_columns": np.array(frame.num_columns),
+        "num_cameras": np.array(len(frame.cameras)),
+        "gt_hidden": np.array(frame._gt_hidden),
+        "weak_boxes3d": w.boxes3d,
+        "weak_labels3d": w.labels3d,
+        "cluster_labels": w.cluster_labels,
         "cluster_sizes": np.array([len(c) for c in w.cluster_point_ids], np.int64),
         "cluster_ids": np.concatenate([np.zeros(0, np.int64), *w.cluster_point_ids]),
     }
     for i, (cam, b) in enumerate(zip(frame.cameras, w.boxes2d, strict=True)):
-        a |= {f"cam{i}_name": np.array(cam.name), f"cam{i}_image": cam.image, f"cam{i}_K": cam.K,
-              f"cam{i}_T": cam.T_cam_lidar, f"box2d{i}_boxes": b.boxes, f"box2d{i}_labels": b.labels}
+        a |= {
+            f"cam{i}_name": np.array(cam.name),
+            f"cam{i}_image": cam.image,
+            f"cam{i}_K": cam.K,
+            f"cam{i}_T": cam.T_cam_lidar,
+            f"box2d{i}_boxes": b.boxes,
+            f"box2d{i}_labels": b.labels,
+        }
     g = frame._gt
     a["has_gt"] = np.array(g is not None)
     if g is not None:
-        a |= {"gt_boxes3d": g.boxes3d, "gt_labels3d": g.labels3d,
-              "gt_point_instance": g.point_instance, "gt_point_semantic": g.point_semantic,
-              "gt_num_masks": np.array(len(g.masks)), "gt_num_assoc": np.array(len(g.box2d_instance))}
+        a |= {
+            "gt_boxes3d": g.boxes3d,
+            "gt_labels3d": g.labels3d,
+            "gt_point_instance": g.point_instance,
+            "gt_point_semantic": g.point_semantic,
+            "gt_num_masks": np.array(len(g.masks)),
+            "gt_num_assoc": np.array(len(g.box2d_instance)),
+        }
         a |= {f"gt_mask{i}": m for i, m in enumerate(g.masks)}
         a |= {f"gt_assoc{i}": m for i, m in enumerate(g.box2d_instance)}
     return a
@@ -63,20 +81,41 @@ def save_frame_npz(frame: Frame, path: Path, compress: bool = True) -> None:
 
 def _unflatten(a: dict[str, np.ndarray]) -> Frame:
     n_cam = int(a["num_cameras"])
-    cams = tuple(Camera(str(a[f"cam{i}_name"]), a[f"cam{i}_image"], a[f"cam{i}_K"], a[f"cam{i}_T"])
-                 for i in range(n_cam))
+    cams = tuple(
+        Camera(str(a[f"cam{i}_name"]), a[f"cam{i}_image"], a[f"cam{i}_K"], a[f"cam{i}_T"])
+        for i in range(n_cam)
+    )
     splits = np.cumsum(a["cluster_sizes"])[:-1]
     clusters = tuple(np.split(a["cluster_ids"], splits)) if len(a["cluster_sizes"]) else ()
-    weak = WeakLabels(tuple(Boxes2D(a[f"box2d{i}_boxes"], a[f"box2d{i}_labels"]) for i in range(n_cam)),
-                      a["weak_boxes3d"], a["weak_labels3d"], clusters, a["cluster_labels"])
+    weak = WeakLabels(
+        tuple(Boxes2D(a[f"box2d{i}_boxes"], a[f"box2d{i}_labels"]) for i in range(n_cam)),
+        a["weak_boxes3d"],
+        a["weak_labels3d"],
+        clusters,
+        a["cluster_labels"],
+    )
     gt = None
     if bool(a["has_gt"]):
-        gt = GroundTruth(a["gt_boxes3d"], a["gt_labels3d"], a["gt_point_instance"],
-                         a["gt_point_semantic"],
-                         tuple(a[f"gt_mask{i}"] for i in range(int(a["gt_num_masks"]))),
-                         tuple(a[f"gt_assoc{i}"] for i in range(int(a["gt_num_assoc"]))))
-    return Frame(str(a["frame_id"]), a["points"], a["ring"], a["column"], cams, weak, gt,
-                 bool(a["gt_hidden"]), int(a["num_rings"]), int(a["num_columns"]))
+        gt = GroundTruth(
+            a["gt_boxes3d"],
+            a["gt_labels3d"],
+            a["gt_point_instance"],
+            a["gt_point_semantic"],
+            tuple(a[f"gt_mask{i}"] for i in range(int(a["gt_num_masks"]))),
+            tuple(a[f"gt_assoc{i}"] for i in range(int(a["gt_num_assoc"]))),
+        )
+    return Frame(
+        str(a["frame_id"]),
+        a["points"],
+        a["ring"],
+        a["column"],
+        cams,
+        weak,
+        gt,
+        bool(a["gt_hidden"]),
+        int(a["num_rings"]),
+        int(a["num_columns"]),
+    )
 
 
 def load_frame_npz(path: Path) -> Frame:

@@ -37,17 +37,29 @@ def frustum_counts(frame: Frame) -> list[dict]:
     inst = torch.as_tensor(gt.point_instance)
     rows = []
     for cam, b2d, assoc in zip(frame.cameras, frame.weak.boxes2d, gt.box2d_instance, strict=False):
-        uv, depth, _ = project_points(pts, torch.as_tensor(cam.K), torch.as_tensor(cam.T_cam_lidar),
-                                      cam.size, min_depth=1e-6)
+        uv, depth, _ = project_points(
+            pts, torch.as_tensor(cam.K), torch.as_tensor(cam.T_cam_lidar), cam.size, min_depth=1e-6
+        )
         boxes = torch.as_tensor(b2d.boxes, dtype=uv.dtype)
-        inside = ((uv[None, :, 0] >= boxes[:, None, 0]) & (uv[None, :, 0] < boxes[:, None, 2])
-                  & (uv[None, :, 1] >= boxes[:, None, 1]) & (uv[None, :, 1] < boxes[:, None, 3])
-                  & (depth[None] > 0))
+        inside = (
+            (uv[None, :, 0] >= boxes[:, None, 0])
+            & (uv[None, :, 0] < boxes[:, None, 2])
+            & (uv[None, :, 1] >= boxes[:, None, 1])
+            & (uv[None, :, 1] < boxes[:, None, 3])
+            & (depth[None] > 0)
+        )
         ids = torch.as_tensor(assoc)
         own = inside & (inst[None] == ids[:, None])
         for j in torch.nonzero(ids >= 0).squeeze(1).tolist():
-            rows.append({"camera": cam.name, "instance": int(ids[j]), "label": int(b2d.labels[j]),
-                         "in_frustum": int(inside[j].sum()), "on_object": int(own[j].sum())})
+            rows.append(
+                {
+                    "camera": cam.name,
+                    "instance": int(ids[j]),
+                    "label": int(b2d.labels[j]),
+                    "in_frustum": int(inside[j].sum()),
+                    "on_object": int(own[j].sum()),
+                }
+            )
     return rows
 
 
@@ -62,9 +74,14 @@ def frustum_precision(frame: Frame) -> dict:
     rows = frustum_counts(frame)
     for r in rows:
         r["precision"] = r["on_object"] / r["in_frustum"] if r["in_frustum"] else float("nan")
-    return {"per_object": rows, "overall": pooled_precision(rows),
-            "per_class": {name: pooled_precision([r for r in rows if r["label"] == c])
-                          for c, name in enumerate(CLASSES)}}
+    return {
+        "per_object": rows,
+        "overall": pooled_precision(rows),
+        "per_class": {
+            name: pooled_precision([r for r in rows if r["label"] == c])
+            for c, name in enumerate(CLASSES)
+        },
+    }
 
 
 def pooled_precision(rows: list[dict]) -> float:
@@ -78,8 +95,9 @@ def in_any_camera(frame: Frame) -> np.ndarray:
     pts = torch.as_tensor(frame.points[:, :3])
     seen = torch.zeros(len(pts), dtype=torch.bool)
     for cam in frame.cameras:
-        seen |= project_points(pts, torch.as_tensor(cam.K), torch.as_tensor(cam.T_cam_lidar),
-                               cam.size, min_depth=1e-6)[2]
+        seen |= project_points(
+            pts, torch.as_tensor(cam.K), torch.as_tensor(cam.T_cam_lidar), cam.size, min_depth=1e-6
+        )[2]
     return seen.numpy()
 
 
@@ -91,11 +109,13 @@ def points_per_object(frame: Frame, cameras_only: bool = False) -> list[tuple[st
         cameras_only: count only points inside some camera image (as in KITTI's velodyne crop).
 
     Returns:
-        per gt object: (class name, BEV distance of the box centre from the LiDAR in metres, points).
+        per gt object: (class name, BEV distance of its box centre from the LiDAR (m), points).
     """
     gt = _require_gt(frame)
     ids = gt.point_instance[in_any_camera(frame)] if cameras_only else gt.point_instance
     counts = np.bincount(ids[ids >= 0], minlength=len(gt.labels3d))
     dist = np.hypot(gt.boxes3d[:, 0], gt.boxes3d[:, 1])
-    return [(CLASSES[int(c)], float(d), int(n))
-            for c, d, n in zip(gt.labels3d, dist, counts, strict=True)]
+    return [
+        (CLASSES[int(c)], float(d), int(n))
+        for c, d, n in zip(gt.labels3d, dist, counts, strict=True)
+    ]

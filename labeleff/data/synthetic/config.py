@@ -44,7 +44,7 @@ class SceneConfig:
     Lengths in metres, angles in degrees, densities in objects per 100 m of street and side.
 
     Attributes:
-        num_beams: LiDAR beams (rings), spread evenly from ``elev_max_deg`` down to ``elev_min_deg``.
+        num_beams: LiDAR beams (rings), evenly from ``elev_max_deg`` down to ``elev_min_deg``.
         num_columns: azimuth columns per revolution.
         elev_max_deg: elevation of beam 0 (the top ring).
         elev_min_deg: elevation of the last beam.

@@ -38,8 +38,13 @@ def boxes_from_masks(
         counts = np.bincount(mask.ravel() + 1, minlength=num_objects + 1)[1:]
         slices = scipy.ndimage.find_objects(mask + 1, max_label=num_objects)
         ids = np.array([i for i in range(num_objects) if counts[i] >= min_pixels], np.int64)
-        boxes = np.array([[slices[i][1].start, slices[i][0].start, slices[i][1].stop,
-                           slices[i][0].stop] for i in ids], np.float32).reshape(-1, 4)
+        boxes = np.array(
+            [
+                [slices[i][1].start, slices[i][0].start, slices[i][1].stop, slices[i][0].stop]
+                for i in ids
+            ],
+            np.float32,
+        ).reshape(-1, 4)
         out.append((Boxes2D(boxes, np.zeros(len(ids), np.int64)), ids))
     return out
 
@@ -84,12 +89,29 @@ def generate_frame(cfg: SceneConfig, seed: int, index: int, device: str = "cpu")
     point_instance = _remap(scan.instance, new)
     per_cam = boxes_from_masks(masks, len(labels), cfg.min_visible_pixels)
     boxes2d = tuple(Boxes2D(b.boxes, labels[ids]) for b, ids in per_cam)
-    cameras = tuple(Camera(s.name, im.image, im.K, im.T_cam_lidar) for s, im in zip(cfg.cameras, images, strict=True))
-    gt = GroundTruth(boxes3d, labels, point_instance,
-                     np.where(point_instance >= 0, labels[np.maximum(point_instance, 0)], BACKGROUND),
-                     tuple(masks), tuple(ids for _, ids in per_cam))
-    frame = Frame(f"synth_{seed}_{index:06d}", scan.points, scan.ring, scan.column, cameras,
-                  WeakLabels(boxes2d), gt, num_rings=cfg.num_beams, num_columns=cfg.num_columns)
+    cameras = tuple(
+        Camera(s.name, im.image, im.K, im.T_cam_lidar)
+        for s, im in zip(cfg.cameras, images, strict=True)
+    )
+    gt = GroundTruth(
+        boxes3d,
+        labels,
+        point_instance,
+        np.where(point_instance >= 0, labels[np.maximum(point_instance, 0)], BACKGROUND),
+        tuple(masks),
+        tuple(ids for _, ids in per_cam),
+    )
+    frame = Frame(
+        f"synth_{seed}_{index:06d}",
+        scan.points,
+        scan.ring,
+        scan.column,
+        cameras,
+        WeakLabels(boxes2d),
+        gt,
+        num_rings=cfg.num_beams,
+        num_columns=cfg.num_columns,
+    )
     return frame.validate()
 
 

@@ -33,8 +33,15 @@ class TorchPrims:
 
     def local_corners(self) -> torch.Tensor:
         """(P, 8, 3) world corners of each primitive's local bounding box."""
-        signs = torch.tensor([[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(8)],
-                             dtype=DTYPE, device=self.center.device) * 2 - 1
+        signs = (
+            torch.tensor(
+                [[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(8)],
+                dtype=DTYPE,
+                device=self.center.device,
+            )
+            * 2
+            - 1
+        )
         local = signs[None] * self.half[:, None]
         c, s = torch.cos(self.yaw)[:, None], torch.sin(self.yaw)[:, None]
         x = local[..., 0] * c - local[..., 1] * s

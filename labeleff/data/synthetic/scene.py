@@ -19,20 +19,45 @@ BOX, CYLINDER, ELLIPSOID = 0, 1, 2
 VEHICLE, PEDESTRIAN, CYCLIST = 0, 1, 2
 
 _CAR_COLOURS = np.array(
-    [[0.9, 0.9, 0.9], [0.08, 0.08, 0.09], [0.6, 0.62, 0.64], [0.35, 0.36, 0.38], [0.6, 0.08, 0.07],
-     [0.1, 0.2, 0.5], [0.12, 0.3, 0.18], [0.75, 0.7, 0.55], [0.85, 0.55, 0.1]]
+    [
+        [0.9, 0.9, 0.9],
+        [0.08, 0.08, 0.09],
+        [0.6, 0.62, 0.64],
+        [0.35, 0.36, 0.38],
+        [0.6, 0.08, 0.07],
+        [0.1, 0.2, 0.5],
+        [0.12, 0.3, 0.18],
+        [0.75, 0.7, 0.55],
+        [0.85, 0.55, 0.1],
+    ]
 )
 _CLOTH_COLOURS = np.array(
-    [[0.1, 0.1, 0.12], [0.2, 0.25, 0.45], [0.5, 0.1, 0.1], [0.8, 0.8, 0.78], [0.35, 0.3, 0.25],
-     [0.2, 0.4, 0.25], [0.6, 0.5, 0.2], [0.45, 0.45, 0.5]]
+    [
+        [0.1, 0.1, 0.12],
+        [0.2, 0.25, 0.45],
+        [0.5, 0.1, 0.1],
+        [0.8, 0.8, 0.78],
+        [0.35, 0.3, 0.25],
+        [0.2, 0.4, 0.25],
+        [0.6, 0.5, 0.2],
+        [0.45, 0.45, 0.5],
+    ]
 )
 _BUILDING_COLOURS = np.array(
-    [[0.7, 0.65, 0.58], [0.55, 0.35, 0.28], [0.78, 0.78, 0.75], [0.45, 0.45, 0.48],
-     [0.62, 0.55, 0.42], [0.5, 0.52, 0.55]]
+    [
+        [0.7, 0.65, 0.58],
+        [0.55, 0.35, 0.28],
+        [0.78, 0.78, 0.75],
+        [0.45, 0.45, 0.48],
+        [0.62, 0.55, 0.42],
+        [0.5, 0.52, 0.55],
+    ]
 )
 # Surface appearance: colour, texture cell (m), texture amplitude, LiDAR intensity, LiDAR dropout
 # probability, extra range noise (m), probability that a LiDAR beam passes through (glass, leaves).
-_SURFACES: dict[str, tuple[tuple[float, float, float], float, float, float, float, float, float]] = {
+_SURFACES: dict[
+    str, tuple[tuple[float, float, float], float, float, float, float, float, float]
+] = {
     "sidewalk": ((0.62, 0.6, 0.57), 0.25, 0.12, 0.25, 0.02, 0.0, 0.0),
     "pole": ((0.45, 0.46, 0.48), 0.1, 0.08, 0.55, 0.02, 0.0, 0.0),
     "trunk": ((0.33, 0.24, 0.15), 0.08, 0.25, 0.2, 0.05, 0.01, 0.0),
@@ -92,7 +117,7 @@ class Scene:
     Attributes:
         prims: every surface except the ground plane.
         street: the road layout.
-        boxes: (B, 7) float64 tight boxes of the road users ``x, y, z_center, l, w, h, yaw`` (world).
+        boxes: (B, 7) float64 tight road-user boxes ``x, y, z_center, l, w, h, yaw`` (world).
         labels: (B,) int64 classes (0 vehicle, 1 pedestrian, 2 cyclist).
     """
 
@@ -117,8 +142,18 @@ class _Builder:
         spec = _SURFACES[surface] if isinstance(surface, str) else surface
         colour, cell, amp, inten, drop, noise, transmit = spec
         jitter = 1.0 + 0.08 * self.rng.standard_normal(3)
-        self.rows.append((kind, center, half, yaw, np.clip(np.asarray(colour) * jitter, 0, 1),
-                          (cell, amp), (inten, drop, noise, transmit), instance))
+        self.rows.append(
+            (
+                kind,
+                center,
+                half,
+                yaw,
+                np.clip(np.asarray(colour) * jitter, 0, 1),
+                (cell, amp),
+                (inten, drop, noise, transmit),
+                instance,
+            )
+        )
 
     def add_object(self, label: int, pose: np.ndarray, parts: list[tuple]) -> None:
         """Add a road user from parts given in its local frame at pose (x, y, yaw)."""
@@ -131,23 +166,34 @@ class _Builder:
             cx, cy, cz = centre
             self.add(kind, (x + c * cx - s * cy, y + s * cx + c * cy, cz), half, yaw, surface, inst)
         mid = (lo + hi) / 2
-        self.boxes.append(np.array([x + c * mid[0] - s * mid[1], y + s * mid[0] + c * mid[1],
-                                    mid[2], *(hi - lo), yaw]))
+        self.boxes.append(
+            np.array(
+                [x + c * mid[0] - s * mid[1], y + s * mid[0] + c * mid[1], mid[2], *(hi - lo), yaw]
+            )
+        )
         self.labels.append(label)
 
-    def free(self, x: float, y: float, l: float, w: float, yaw: float, gap: float) -> bool:
+    def free(self, x: float, y: float, length: float, w: float, yaw: float, gap: float) -> bool:
         """Whether a footprint (enlarged by ``gap``) overlaps nothing placed so far; records it."""
-        box = np.array([x, y, l + 2 * gap, w + 2 * gap, yaw])
+        box = np.array([x, y, length + 2 * gap, w + 2 * gap, yaw])
         if self.footprints and _overlaps(box, np.array(self.footprints)).any():
             return False
-        self.footprints.append(np.array([x, y, l, w, yaw]))
+        self.footprints.append(np.array([x, y, length, w, yaw]))
         return True
 
     def primitives(self) -> Primitives:
         cols = list(zip(*self.rows, strict=True))
         arr = [np.asarray(c, np.float64) for c in cols]
-        return Primitives(arr[0].astype(np.int64), arr[1], arr[2], arr[3], arr[4], arr[5], arr[6],
-                          arr[7].astype(np.int64))
+        return Primitives(
+            arr[0].astype(np.int64),
+            arr[1],
+            arr[2],
+            arr[3],
+            arr[4],
+            arr[5],
+            arr[6],
+            arr[7].astype(np.int64),
+        )
 
 
 def _overlaps(box: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -160,12 +206,15 @@ def _overlaps(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     Returns:
         (M,) bool, True where the rectangles overlap.
     """
+
     def axes_and_corners(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         c, s = np.cos(b[:, 4]), np.sin(b[:, 4])
         ax = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], 1)  # (M, 2, 2)
         sign = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * 0.5
         local = sign[None] * b[:, None, 2:4]
-        return ax, b[:, None, :2] + local[..., :1] * ax[:, None, 0] + local[..., 1:] * ax[:, None, 1]
+        return ax, b[:, None, :2] + local[..., :1] * ax[:, None, 0] + local[..., 1:] * ax[
+            :, None, 1
+        ]
 
     a_ax, a_co = axes_and_corners(np.broadcast_to(box, others.shape))
     b_ax, b_co = axes_and_corners(others)
@@ -176,8 +225,12 @@ def _overlaps(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     return ~separated.any(-1)
 
 
-def _paint(rng: np.random.Generator, palette: np.ndarray, intensity: tuple[float, float],
-           dropout: tuple[float, float] = (0.02, 0.06)) -> tuple:
+def _paint(
+    rng: np.random.Generator,
+    palette: np.ndarray,
+    intensity: tuple[float, float],
+    dropout: tuple[float, float] = (0.02, 0.06),
+) -> tuple:
     """A surface tuple (see ``_SURFACES``) with a colour drawn from ``palette``."""
     colour = palette[rng.integers(len(palette))]
     return (tuple(colour), 0.05, 0.06, rng.uniform(*intensity), rng.uniform(*dropout), 0.0, 0.0)
@@ -198,8 +251,12 @@ def vehicle_parts(rng: np.random.Generator) -> list[tuple]:
     axle = L / 2 - rng.uniform(0.7, 0.9)
     parts = [
         (BOX, (0.0, 0.0, (clear + belt) / 2), (L / 2, W / 2, (belt - clear) / 2), paint),
-        (BOX, (cx, 0.0, (belt + H - 0.06) / 2), (cabin_len / 2, W / 2 - 0.08, (H - 0.06 - belt) / 2),
-         "glass"),
+        (
+            BOX,
+            (cx, 0.0, (belt + H - 0.06) / 2),
+            (cabin_len / 2, W / 2 - 0.08, (H - 0.06 - belt) / 2),
+            "glass",
+        ),
         (BOX, (cx, 0.0, H - 0.03), (cabin_len / 2, W / 2 - 0.1, 0.03), paint),
     ]
     for sx in (-1, 1):
@@ -213,12 +270,20 @@ def pedestrian_parts(rng: np.random.Generator) -> list[tuple]:
     Hp, sw, stride = rng.uniform(1.5, 1.9), rng.uniform(0.36, 0.5), rng.uniform(0.35, 0.75)
     hip, trunk = 0.48 * Hp, 0.17 * Hp
     top, legs = _paint(rng, _CLOTH_COLOURS, (0.1, 0.4)), _paint(rng, _CLOTH_COLOURS, (0.1, 0.4))
-    parts = [(CYLINDER, (0.0, 0.0, hip + trunk), (0.13, sw / 2, trunk), top),
-             (ELLIPSOID, (0.0, 0.0, Hp - 0.115), (0.1, 0.085, 0.115), "skin")]
+    parts = [
+        (CYLINDER, (0.0, 0.0, hip + trunk), (0.13, sw / 2, trunk), top),
+        (ELLIPSOID, (0.0, 0.0, Hp - 0.115), (0.1, 0.085, 0.115), "skin"),
+    ]
     for s in (-1, 1):
         parts.append((CYLINDER, (s * stride / 2, s * 0.09, hip / 2), (0.075, 0.075, hip / 2), legs))
-        parts.append((CYLINDER, (-s * stride / 3, s * (sw / 2 + 0.05), hip + trunk),
-                      (0.05, 0.05, 0.9 * trunk), top))
+        parts.append(
+            (
+                CYLINDER,
+                (-s * stride / 3, s * (sw / 2 + 0.05), hip + trunk),
+                (0.05, 0.05, 0.9 * trunk),
+                top,
+            )
+        )
     return parts
 
 
@@ -237,10 +302,22 @@ def cyclist_parts(rng: np.random.Generator) -> list[tuple]:
     ]
     for s in (-1, 1):
         parts.append((ELLIPSOID, (s * wb / 2, 0.0, r), (r, 0.025, r), "tire"))
-        parts.append((CYLINDER, (0.0, s * 0.1, (r + 0.05 + saddle) / 2),
-                      (0.07, 0.07, (saddle - r - 0.05) / 2), cloth))
-        parts.append((BOX, (0.05 + reach / 2, s * 0.2, saddle + 0.8 * trunk), (reach / 2, 0.045, 0.045),
-                      cloth))
+        parts.append(
+            (
+                CYLINDER,
+                (0.0, s * 0.1, (r + 0.05 + saddle) / 2),
+                (0.07, 0.07, (saddle - r - 0.05) / 2),
+                cloth,
+            )
+        )
+        parts.append(
+            (
+                BOX,
+                (0.05 + reach / 2, s * 0.2, saddle + 0.8 * trunk),
+                (reach / 2, 0.045, 0.045),
+                cloth,
+            )
+        )
     return parts
 
 
@@ -283,29 +360,48 @@ def _street(lanes: list[_Lane]) -> Street:
 
 
 def _sidewalks_and_lots(b: _Builder, cfg: SceneConfig, road: tuple[float, float]) -> list[tuple]:
-    """Raised sidewalks (12 m slabs), buildings and yard bushes; returns per side (kerb y, outer y)."""
+    """Raised sidewalks (12 m slabs), buildings, yard bushes; returns per side (kerb y, outer y)."""
     rng, half = b.rng, cfg.street_half_length
     sides = []
     for sign, kerb in ((-1, road[0]), (1, road[1])):
         width = rng.uniform(*cfg.sidewalk_width)
         outer = kerb + sign * width
         for x0 in np.arange(-half - 12.0, half + 12.0, 12.0):
-            b.add(BOX, (x0 + 6.0, (kerb + outer) / 2, 0.075), (6.0, width / 2, 0.075), 0.0, "sidewalk")
+            b.add(
+                BOX, (x0 + 6.0, (kerb + outer) / 2, 0.075), (6.0, width / 2, 0.075), 0.0, "sidewalk"
+            )
         x = -half - 20.0 + rng.uniform(0, 10)
         while x < half + 20.0:
             length, yard = rng.uniform(8, 30), rng.uniform(0.0, 5.0) * (rng.random() < 0.6)
             if rng.random() < cfg.building_prob:
                 depth, height = rng.uniform(8, 18), rng.uniform(4, 22)
-                surface = (tuple(_BUILDING_COLOURS[rng.integers(len(_BUILDING_COLOURS))]), 0.4,
-                           0.15, rng.uniform(0.15, 0.45), 0.03, 0.0, 0.0)
-                b.add(BOX, (x + length / 2, outer + sign * (yard + depth / 2), height / 2),
-                      (length / 2, depth / 2, height / 2), 0.0, surface)
+                surface = (
+                    tuple(_BUILDING_COLOURS[rng.integers(len(_BUILDING_COLOURS))]),
+                    0.4,
+                    0.15,
+                    rng.uniform(0.15, 0.45),
+                    0.03,
+                    0.0,
+                    0.0,
+                )
+                b.add(
+                    BOX,
+                    (x + length / 2, outer + sign * (yard + depth / 2), height / 2),
+                    (length / 2, depth / 2, height / 2),
+                    0.0,
+                    surface,
+                )
             if yard > 1.5 or rng.random() < 0.3:
                 for _ in range(int(rng.integers(1, 4))):
                     rad = rng.uniform(0.4, 1.4, 3) * (1.0, 1.0, 0.8)
                     y = outer + sign * (rad[1] + rng.uniform(0, max(yard - rad[1], 0.3)))
-                    b.add(ELLIPSOID, (x + rng.uniform(0, length), y, rad[2] * 0.8), rad,
-                          rng.uniform(0, np.pi), "foliage")
+                    b.add(
+                        ELLIPSOID,
+                        (x + rng.uniform(0, length), y, rad[2] * 0.8),
+                        rad,
+                        rng.uniform(0, np.pi),
+                        "foliage",
+                    )
             x += length + rng.uniform(0, 6)
         sides.append((kerb, outer))
     return sides
@@ -323,64 +419,146 @@ def _street_furniture(b: _Builder, cfg: SceneConfig, sides: list[tuple]) -> None
                 rad = rng.uniform(0.12, 0.25) if is_tree else rng.uniform(0.08, 0.14)
                 if (not is_tree or rng.random() < 0.7) and b.free(x, y, 2 * rad, 2 * rad, 0.0, 0.1):
                     h = rng.uniform(2.0, 3.5) if is_tree else rng.uniform(4.0, 9.0)
-                    b.add(CYLINDER, (x, y, h / 2), (rad, rad, h / 2), 0.0, "trunk" if is_tree else "pole")
+                    b.add(
+                        CYLINDER,
+                        (x, y, h / 2),
+                        (rad, rad, h / 2),
+                        0.0,
+                        "trunk" if is_tree else "pole",
+                    )
                     if is_tree:
                         crown = rng.uniform(1.5, 3.0, 3)
-                        b.add(ELLIPSOID, (x, y, h + 0.7 * crown[2]), crown, rng.uniform(0, np.pi),
-                              "foliage")
+                        b.add(
+                            ELLIPSOID,
+                            (x, y, h + 0.7 * crown[2]),
+                            crown,
+                            rng.uniform(0, np.pi),
+                            "foliage",
+                        )
                 x += spacing * rng.uniform(0.6, 1.4)
 
 
-def _place(b: _Builder, label: int, count: int, pose_fn, gap: float) -> None:
-    """Place ``count`` road users at poses from ``pose_fn(rng) -> (x, y, z0, yaw)``, rejecting overlaps."""
-    for _ in range(count):
-        parts = _PARTS[label](b.rng)
+@dataclass(frozen=True)
+class _Group:
+    """A group of road users of one class and where they go.
+
+    Attributes:
+        label: class id.
+        count: how many to try to place.
+        x: (min, max) along the street.
+        y: (centre, spread): uniform in centre +- spread when ``uniform_y``, else normal.
+        uniform_y: see ``y``.
+        z0: height of the ground they stand on.
+        headings: yaws to choose from, plus normal noise ``yaw_noise``.
+        yaw_noise: standard deviation of the yaw noise (radians).
+        random_yaw: probability of a uniformly random yaw instead.
+        gap: minimum free space around each footprint (metres).
+    """
+
+    label: int
+    count: int
+    x: tuple[float, float]
+    y: tuple[float, float]
+    uniform_y: bool
+    z0: float
+    headings: tuple[float, ...]
+    yaw_noise: float
+    random_yaw: float
+    gap: float
+
+    def pose(self, r: np.random.Generator) -> tuple[float, float, float, float]:
+        """(x, y, z0, yaw) of one member."""
+        x = r.uniform(*self.x)
+        cy, sy = self.y
+        y = r.uniform(cy - sy, cy + sy) if self.uniform_y else cy + r.normal(0, sy)
+        if r.random() < self.random_yaw:
+            return x, y, self.z0, r.uniform(-np.pi, np.pi)
+        return x, y, self.z0, r.choice(self.headings) + r.normal(0, self.yaw_noise)
+
+
+def _place(b: _Builder, g: _Group) -> None:
+    """Place the members of a group at sampled poses, rejecting overlaps (10 tries each)."""
+    for _ in range(g.count):
+        parts = _PARTS[g.label](b.rng)
         lo = np.min([np.asarray(p[1]) - p[2] for p in parts], 0)
         hi = np.max([np.asarray(p[1]) + p[2] for p in parts], 0)
+        mid = (lo + hi) / 2
         for _attempt in range(10):
-            x, y, z0, yaw = pose_fn(b.rng)
-            mid = (lo + hi) / 2
+            x, y, z0, yaw = g.pose(b.rng)
             cx = x + np.cos(yaw) * mid[0] - np.sin(yaw) * mid[1]
             cy = y + np.sin(yaw) * mid[0] + np.cos(yaw) * mid[1]
-            if b.free(cx, cy, hi[0] - lo[0], hi[1] - lo[1], yaw, gap):
+            if b.free(cx, cy, hi[0] - lo[0], hi[1] - lo[1], yaw, g.gap):
                 lifted = [(k, (c[0], c[1], c[2] + z0), h, s) for k, c, h, s in parts]
-                b.add_object(label, np.array([x, y, yaw]), lifted)
+                b.add_object(g.label, np.array([x, y, yaw]), lifted)
                 break
 
 
-def _road_users(b: _Builder, cfg: SceneConfig, lanes: list[_Lane], sides: list[tuple]) -> None:
+def _groups(cfg: SceneConfig, rng, lanes: list[_Lane], sides: list[tuple]) -> list[_Group]:
     """Parked and moving vehicles, cyclists, pedestrians on sidewalks and crossing the road."""
-    rng, half = b.rng, cfg.street_half_length
+    half = cfg.street_half_length
+    xs = (-half, half)
     n = lambda density: int(rng.poisson(density * 2 * half / 100))  # noqa: E731
-    ux = lambda r: r.uniform(-half, half)  # noqa: E731
-    for lane in lanes:
-        heading = 0.0 if lane.direction > 0 else np.pi
-        if lane.parking:
-            pose = lambda r, L=lane, h=heading: (ux(r), L.y + r.uniform(-0.2, 0.2), 0.0,
-                                                 h + r.normal(0, 0.04))
-            _place(b, VEHICLE, n(cfg.parked_density), pose, 0.3)
-        else:
-            pose = lambda r, L=lane, h=heading: (ux(r), L.y + r.normal(0, 0.2), 0.0,
-                                                 h + r.normal(0, 0.02))
-            _place(b, VEHICLE, n(cfg.moving_density), pose, 1.0)
-    for direction in (1, -1):
-        edge = [ln for ln in lanes if ln.direction == direction and not ln.parking]
-        y = edge[0].y - 1.0 if direction > 0 else edge[-1].y + 1.0
-        pose = lambda r, y=y, d=direction: (ux(r), y + r.normal(0, 0.2), 0.0,
-                                            (0.0 if d > 0 else np.pi) + r.normal(0, 0.05))
-        _place(b, CYCLIST, n(cfg.cyclist_density), pose, 0.5)
+    groups = []
+    for ln in lanes:
+        heading = (0.0 if ln.direction > 0 else np.pi,)
+        density = cfg.parked_density if ln.parking else cfg.moving_density
+        spread, noise, gap = (0.2, 0.04, 0.3) if ln.parking else (0.2, 0.02, 1.0)
+        groups.append(
+            _Group(
+                VEHICLE, n(density), xs, (ln.y, spread), ln.parking, 0.0, heading, noise, 0.0, gap
+            )
+        )
+    for d in (1, -1):
+        edge = [ln for ln in lanes if ln.direction == d and not ln.parking]
+        y = edge[0].y - 1.0 if d > 0 else edge[-1].y + 1.0
+        groups.append(
+            _Group(
+                CYCLIST,
+                n(cfg.cyclist_density),
+                xs,
+                (y, 0.2),
+                False,
+                0.0,
+                (0.0 if d > 0 else np.pi,),
+                0.05,
+                0.0,
+                0.5,
+            )
+        )
     for kerb, outer in sides:
-        lo, hi = sorted((kerb, outer))
-        pose = lambda r, lo=lo, hi=hi: (ux(r), r.uniform(lo + 0.5, hi - 0.5), 0.15,
-                                        r.choice([0.0, np.pi]) + r.normal(0, 0.3)
-                                        if r.random() < 0.7 else r.uniform(-np.pi, np.pi))
-        _place(b, PEDESTRIAN, n(cfg.pedestrian_density), pose, 0.1)
+        y = ((kerb + outer) / 2, abs(outer - kerb) / 2 - 0.5)
+        groups.append(
+            _Group(
+                PEDESTRIAN,
+                n(cfg.pedestrian_density),
+                xs,
+                y,
+                True,
+                0.15,
+                (0.0, np.pi),
+                0.3,
+                0.3,
+                0.1,
+            )
+        )
     x_cross = rng.uniform(-0.4, 0.4) * half
     road = (lanes[0].y - lanes[0].width / 2, lanes[-1].y + lanes[-1].width / 2)
-    pose = lambda r: (x_cross + r.uniform(-2, 2), r.uniform(road[0] + 0.5, road[1] - 0.5), 0.0,
-                      r.choice([-1, 1]) * np.pi / 2 + r.normal(0, 0.2))
-    _place(b, PEDESTRIAN, int(rng.integers(cfg.crossing_pedestrians[0],
-                                           cfg.crossing_pedestrians[1] + 1)), pose, 0.1)
+    count = int(rng.integers(cfg.crossing_pedestrians[0], cfg.crossing_pedestrians[1] + 1))
+    groups.append(
+        _Group(
+            PEDESTRIAN,
+            count,
+            (x_cross - 2, x_cross + 2),
+            (sum(road) / 2, (road[1] - road[0]) / 2 - 0.5),
+            True,
+            0.0,
+            (-np.pi / 2, np.pi / 2),
+            0.2,
+            0.0,
+            0.1,
+        )
+    )
+    return groups
 
 
 def sample_scene(cfg: SceneConfig, rng: np.random.Generator) -> Scene:
@@ -399,6 +577,7 @@ def sample_scene(cfg: SceneConfig, rng: np.random.Generator) -> Scene:
     sides = _sidewalks_and_lots(b, cfg, street.road)
     b.free(0.0, 0.0, 5.0, 2.2, 0.0, 0.0)  # the ego vehicle
     _street_furniture(b, cfg, sides)
-    _road_users(b, cfg, lanes, sides)
+    for group in _groups(cfg, rng, lanes, sides):
+        _place(b, group)
     boxes = np.array(b.boxes, np.float64).reshape(-1, 7)
     return Scene(b.primitives(), street, boxes, np.array(b.labels, np.int64))

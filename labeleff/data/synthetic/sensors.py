@@ -71,11 +71,21 @@ def ground_surface(street: Street, xy: torch.Tensor) -> tuple[torch.Tensor, torc
     """
     x, y = xy[:, 0], xy[:, 1]
     dev = xy.device
-    line = lambda ys, half: (y[:, None] - torch.as_tensor(ys, device=dev)[None]).abs().lt(half).any(1)  # noqa: E731
+
+    def line(ys: np.ndarray, half: float) -> torch.Tensor:
+        return (y[:, None] - torch.as_tensor(ys, device=dev)[None]).abs().lt(half).any(1)
+
     marking = line(street.edge_lines, 0.1) | (line(street.lane_lines, 0.075) & (x % 9.0 < 3.0))
     road = (y > street.road[0]) & (y < street.road[1])
-    table = torch.tensor([[0.36, 0.42, 0.24, 0.2, 0.05, 0.02], [0.3, 0.3, 0.31, 0.12, 0.03, 0.0],
-                          [0.85, 0.85, 0.82, 0.6, 0.02, 0.0]], dtype=xy.dtype, device=dev)
+    table = torch.tensor(
+        [
+            [0.36, 0.42, 0.24, 0.2, 0.05, 0.02],
+            [0.3, 0.3, 0.31, 0.12, 0.03, 0.0],
+            [0.85, 0.85, 0.82, 0.6, 0.02, 0.0],
+        ],
+        dtype=xy.dtype,
+        device=dev,
+    )
     sel = torch.where(marking & road, 2, road.long())
     return table[sel, :3], table[sel, 3:]
 
@@ -86,8 +96,14 @@ def _ground(origin: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
     return torch.where(dz < -1e-9, origin[2] / -dz.clamp(max=-1e-9), torch.inf)
 
 
-def _attributes(table: torch.Tensor, street: Street, hits: Hits, tg: torch.Tensor, pts: torch.Tensor):
-    """Per-ray surface attributes: primitive table rows where a primitive is hit first, else ground."""
+def _attributes(
+    table: torch.Tensor, street: Street, hits: Hits, tg: torch.Tensor, pts: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-ray surface rows (R, 9): the primitive's where one is hit first, else the ground's.
+
+    Returns:
+        the rows (see ``surface_table``) and (R,) bool, True where a primitive is hit first.
+    """
     colour_g, lidar_g = ground_surface(street, pts[:, :2])
     zeros = torch.zeros_like(colour_g[:, :2])
     ground_rows = torch.cat([colour_g, zeros, lidar_g, zeros[:, :1]], 1)
@@ -96,19 +112,28 @@ def _attributes(table: torch.Tensor, street: Street, hits: Hits, tg: torch.Tenso
 
 
 def surface_table(scene: Scene, device: torch.device) -> torch.Tensor:
-    """(P, 9) ``DTYPE`` per primitive: colour (3), texture cell and amplitude, lidar attributes (4)."""
+    """(P, 9) ``DTYPE`` per primitive: colour (3), texture cell and amplitude, lidar (4)."""
     p = scene.prims
-    return torch.as_tensor(np.concatenate([p.color, p.texture, p.lidar], 1), dtype=DTYPE, device=device)
+    return torch.as_tensor(
+        np.concatenate([p.color, p.texture, p.lidar], 1), dtype=DTYPE, device=device
+    )
 
 
 def lidar_rays(cfg: SceneConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Beam elevations (R,) descending (radians) and unit ray directions (R * C, 3)."""
-    elev = torch.linspace(math.radians(cfg.elev_max_deg), math.radians(cfg.elev_min_deg),
-                          cfg.num_beams, dtype=DTYPE, device=device)
+    elev = torch.linspace(
+        math.radians(cfg.elev_max_deg),
+        math.radians(cfg.elev_min_deg),
+        cfg.num_beams,
+        dtype=DTYPE,
+        device=device,
+    )
     step = 2 * math.pi / cfg.num_columns
     az = math.pi - (torch.arange(cfg.num_columns, dtype=DTYPE, device=device) + 0.5) * step
     ce = torch.cos(elev)[:, None]
-    dirs = torch.stack([ce * torch.cos(az), ce * torch.sin(az), torch.sin(elev)[:, None].expand(-1, len(az))], -1)
+    dirs = torch.stack(
+        [ce * torch.cos(az), ce * torch.sin(az), torch.sin(elev)[:, None].expand(-1, len(az))], -1
+    )
     return elev, dirs.reshape(-1, 3)
 
 
@@ -157,7 +182,9 @@ def scan_lidar(
     hits = nearest_hits(prims, origin, dirs, ray[solid], pid[solid])
     tg = _ground(origin, dirs)
     t = torch.minimum(hits.t, tg)
-    attrs, on_prim = _attributes(table, scene.street, hits, tg, origin + t.clamp(max=1e6)[:, None] * dirs)
+    attrs, on_prim = _attributes(
+        table, scene.street, hits, tg, origin + t.clamp(max=1e6)[:, None] * dirs
+    )
     lost = 1 - (1 - cfg.dropout) * (1 - attrs[:, 6])
     keep = (t >= cfg.min_range) & (t <= cfg.max_range) & (draws[0] >= lost)
     noise = torch.as_tensor(rng.standard_normal(len(t)), dtype=DTYPE, device=device)
@@ -167,10 +194,16 @@ def scan_lidar(
     incidence = torch.where(on_prim, incidence, -dirs[:, 2])
     inten = (attrs[:, 5] * (0.4 + 0.6 * incidence) + 0.05 * (draws[1] - 0.5)).clamp(0, 1)
     idx = torch.nonzero(keep).squeeze(1)
-    inst = torch.where(on_prim, torch.as_tensor(scene.prims.instance, device=device)[hits.prim.clamp(min=0)], -1)
+    inst = torch.where(
+        on_prim, torch.as_tensor(scene.prims.instance, device=device)[hits.prim.clamp(min=0)], -1
+    )
     pts = torch.cat([xyz[idx], inten[idx, None]], 1).cpu().numpy().astype(np.float32)
-    return LidarScan(pts, (idx // cfg.num_columns).int().cpu().numpy(),
-                     (idx % cfg.num_columns).int().cpu().numpy(), inst[idx].cpu().numpy())
+    return LidarScan(
+        pts,
+        (idx // cfg.num_columns).int().cpu().numpy(),
+        (idx % cfg.num_columns).int().cpu().numpy(),
+        inst[idx].cpu().numpy(),
+    )
 
 
 def camera_pose(spec: CameraSpec, cfg: SceneConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -217,7 +250,9 @@ def _shade(table, street, hits: Hits, tg, origin, dirs, device) -> torch.Tensor:
     cell = torch.where(on_prim, attrs[:, 3], 0.1).clamp(min=1e-3)
     amp = torch.where(on_prim, attrs[:, 4], 0.12)
     tex = 1 + amp * 2 * (_hash(torch.floor(pts / cell[:, None])) - 0.5)
-    normal = torch.where(on_prim[:, None], hits.normal, torch.tensor([0.0, 0.0, 1.0], device=device, dtype=t.dtype))
+    normal = torch.where(
+        on_prim[:, None], hits.normal, torch.tensor([0.0, 0.0, 1.0], device=device, dtype=t.dtype)
+    )
     lambert = 0.45 + 0.55 * (normal @ _LIGHT.to(device) / _LIGHT.norm()).clamp(min=0)
     colour = attrs[:, :3] * (tex * lambert)[:, None]
     sky = torch.lerp(_HORIZON.to(device), _ZENITH.to(device), (dirs[:, 2:] * 3).clamp(0, 1))
@@ -240,17 +275,25 @@ def render_camera(
     """
     K, R, pos = camera_pose(spec, cfg)
     Kt, Rt, post = (torch.as_tensor(a, dtype=DTYPE, device=device) for a in (K, R, pos))
-    v, u = torch.meshgrid(torch.arange(spec.height, device=device, dtype=DTYPE) + 0.5,
-                          torch.arange(spec.width, device=device, dtype=DTYPE) + 0.5, indexing="ij")
+    v, u = torch.meshgrid(
+        torch.arange(spec.height, device=device, dtype=DTYPE) + 0.5,
+        torch.arange(spec.width, device=device, dtype=DTYPE) + 0.5,
+        indexing="ij",
+    )
     local = torch.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], torch.ones_like(u)], -1)
-    dirs = (local.reshape(-1, 3) @ Rt.T)
+    dirs = local.reshape(-1, 3) @ Rt.T
     dirs = dirs / dirs.norm(dim=1, keepdim=True)
     prims = TorchPrims.from_numpy(scene.prims, device)
-    ray, pid = rect_pairs(*_camera_rects(prims, Kt, Rt, post, (spec.height, spec.width)), spec.width)
+    ray, pid = rect_pairs(
+        *_camera_rects(prims, Kt, Rt, post, (spec.height, spec.width)), spec.width
+    )
     hits = nearest_hits(prims, post, dirs, ray, pid)
     tg = _ground(post, dirs)
     colour = _shade(surface_table(scene, device), scene.street, hits, tg, post, dirs, device)
-    noise = torch.as_tensor(rng.standard_normal(colour.shape), dtype=DTYPE, device=device) * cfg.pixel_noise
+    noise = (
+        torch.as_tensor(rng.standard_normal(colour.shape), dtype=DTYPE, device=device)
+        * cfg.pixel_noise
+    )
     image = (colour * 255 + noise).clamp(0, 255).round().to(torch.uint8)
     inst = torch.as_tensor(scene.prims.instance, device=device)[hits.prim.clamp(min=0)]
     mask = torch.where((hits.prim >= 0) & (hits.t <= tg), inst, -1).int()
@@ -258,4 +301,6 @@ def render_camera(
     T[:3, :3] = R.T
     T[:3, 3] = -R.T @ (pos - np.array([0.0, 0.0, cfg.lidar_height]))
     shape = (spec.height, spec.width)
-    return CameraImage(image.reshape(*shape, 3).cpu().numpy(), mask.reshape(shape).cpu().numpy(), K, T)
+    return CameraImage(
+        image.reshape(*shape, 3).cpu().numpy(), mask.reshape(shape).cpu().numpy(), K, T
+    )
