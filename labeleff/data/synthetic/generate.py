@@ -14,8 +14,8 @@ from labeleff.data.classes import BACKGROUND
 from labeleff.data.frame import Boxes2D, Camera, Frame, GroundTruth, WeakLabels
 from labeleff.data.io import load_frame_npz, save_frame_npz
 from labeleff.data.synthetic.config import SceneConfig
-from labeleff.data.synthetic.scene import sample_scene
-from labeleff.data.synthetic.sensors import CameraImage, render_camera, scan_lidar
+from labeleff.data.synthetic.scene import Scene, sample_scene
+from labeleff.data.synthetic.sensors import CameraImage, LidarScan, render_camera, scan_lidar
 from labeleff.errors import DataError
 
 
@@ -62,6 +62,25 @@ def _remap(ids: np.ndarray, new: np.ndarray) -> np.ndarray:
     return np.where(ids >= 0, new[np.maximum(ids, 0)], -1)
 
 
+def _ground_truth(scene: Scene, cfg: SceneConfig, scan: LidarScan, images: list[CameraImage]):
+    """Ground truth and per-camera 2D boxes of the objects that some sensor sees.
+
+    Returns:
+        the ``GroundTruth`` (boxes in the LiDAR frame) and one ``Boxes2D`` per camera.
+    """
+    new = _keep_visible(scan.instance, [im.mask for im in images], len(scene.labels))
+    labels = scene.labels[new >= 0]
+    boxes3d = scene.boxes[new >= 0].astype(np.float32)
+    boxes3d[:, 2] -= cfg.lidar_height
+    masks = [_remap(im.mask, new).astype(np.int32) for im in images]
+    point_instance = _remap(scan.instance, new)
+    semantic = np.where(point_instance >= 0, labels[np.maximum(point_instance, 0)], BACKGROUND)
+    per_cam = boxes_from_masks(masks, len(labels), cfg.min_visible_pixels)
+    assoc = tuple(ids for _, ids in per_cam)
+    gt = GroundTruth(boxes3d, labels, point_instance, semantic, tuple(masks), assoc)
+    return gt, tuple(Boxes2D(b.boxes, labels[ids]) for b, ids in per_cam)
+
+
 def generate_frame(cfg: SceneConfig, seed: int, index: int, device: str = "cpu") -> Frame:
     """Sample one scene and sense it with the LiDAR and every camera.
 
@@ -79,27 +98,11 @@ def generate_frame(cfg: SceneConfig, seed: int, index: int, device: str = "cpu")
     dev = torch.device(device)
     scene = sample_scene(cfg, rng)
     scan = scan_lidar(scene, cfg, rng, dev)
-    images: list[CameraImage] = [render_camera(scene, s, cfg, rng, dev) for s in cfg.cameras]
-    new = _keep_visible(scan.instance, [im.mask for im in images], len(scene.labels))
-    keep = new >= 0
-    labels = scene.labels[keep]
-    boxes3d = scene.boxes[keep].astype(np.float32)
-    boxes3d[:, 2] -= cfg.lidar_height
-    masks = [_remap(im.mask, new).astype(np.int32) for im in images]
-    point_instance = _remap(scan.instance, new)
-    per_cam = boxes_from_masks(masks, len(labels), cfg.min_visible_pixels)
-    boxes2d = tuple(Boxes2D(b.boxes, labels[ids]) for b, ids in per_cam)
+    images = [render_camera(scene, spec, cfg, rng, dev) for spec in cfg.cameras]
+    gt, boxes2d = _ground_truth(scene, cfg, scan, images)
     cameras = tuple(
-        Camera(s.name, im.image, im.K, im.T_cam_lidar)
-        for s, im in zip(cfg.cameras, images, strict=True)
-    )
-    gt = GroundTruth(
-        boxes3d,
-        labels,
-        point_instance,
-        np.where(point_instance >= 0, labels[np.maximum(point_instance, 0)], BACKGROUND),
-        tuple(masks),
-        tuple(ids for _, ids in per_cam),
+        Camera(spec.name, im.image, im.K, im.T_cam_lidar)
+        for spec, im in zip(cfg.cameras, images, strict=True)
     )
     frame = Frame(
         f"synth_{seed}_{index:06d}",

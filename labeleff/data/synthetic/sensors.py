@@ -158,6 +158,21 @@ def lidar_rects(p: TorchPrims, origin: torch.Tensor, elev: torch.Tensor, columns
     return r0, r1, c0, c1
 
 
+def _cast_lidar(scene: Scene, cfg: SceneConfig, table: torch.Tensor, passes: torch.Tensor):
+    """First hits of every beam; a beam crosses a primitive when ``passes`` < its pass-through.
+
+    Returns:
+        dirs (R * C, 3) unit directions, hits on primitives, and (R * C,) distance to the road.
+    """
+    device = table.device
+    prims = TorchPrims.from_numpy(scene.prims, device)
+    origin = torch.tensor([0.0, 0.0, cfg.lidar_height], dtype=DTYPE, device=device)
+    elev, dirs = lidar_rays(cfg, device)
+    ray, pid = rect_pairs(*lidar_rects(prims, origin, elev, cfg.num_columns), cfg.num_columns)
+    solid = torch.nonzero(passes[ray] >= table[pid, 8]).squeeze(1)
+    return dirs, nearest_hits(prims, origin, dirs, ray[solid], pid[solid]), _ground(origin, dirs)
+
+
 def scan_lidar(
     scene: Scene, cfg: SceneConfig, rng: np.random.Generator, device: torch.device
 ) -> LidarScan:
@@ -172,37 +187,25 @@ def scan_lidar(
     Returns:
         The returns in the LiDAR frame (origin ``cfg.lidar_height`` above the road).
     """
-    prims = TorchPrims.from_numpy(scene.prims, device)
-    origin = torch.tensor([0.0, 0.0, cfg.lidar_height], dtype=DTYPE, device=device)
-    elev, dirs = lidar_rays(cfg, device)
-    ray, pid = rect_pairs(*lidar_rects(prims, origin, elev, cfg.num_columns), cfg.num_columns)
     table = surface_table(scene, device)
-    draws = torch.as_tensor(rng.random((3, len(dirs))), dtype=DTYPE, device=device)
-    solid = torch.nonzero(draws[2][ray] >= table[pid, 8]).squeeze(1)  # beams through glass/leaves
-    hits = nearest_hits(prims, origin, dirs, ray[solid], pid[solid])
-    tg = _ground(origin, dirs)
-    t = torch.minimum(hits.t, tg)
-    attrs, on_prim = _attributes(
-        table, scene.street, hits, tg, origin + t.clamp(max=1e6)[:, None] * dirs
+    draws = torch.as_tensor(
+        rng.random((3, cfg.num_beams * cfg.num_columns)), dtype=DTYPE, device=device
     )
+    dirs, hits, tg = _cast_lidar(scene, cfg, table, draws[2])
+    t = torch.minimum(hits.t, tg)
+    attrs, on_prim = _attributes(table, scene.street, hits, tg, t.clamp(max=1e6)[:, None] * dirs)
     lost = 1 - (1 - cfg.dropout) * (1 - attrs[:, 6])
-    keep = (t >= cfg.min_range) & (t <= cfg.max_range) & (draws[0] >= lost)
+    idx = torch.nonzero((t >= cfg.min_range) & (t <= cfg.max_range) & (draws[0] >= lost))[:, 0]
     noise = torch.as_tensor(rng.standard_normal(len(t)), dtype=DTYPE, device=device)
     t = t + noise * (cfg.range_noise + attrs[:, 7])
-    xyz = t[:, None] * dirs
-    incidence = (hits.normal * dirs).sum(1).abs()
-    incidence = torch.where(on_prim, incidence, -dirs[:, 2])
+    incidence = torch.where(on_prim, (hits.normal * dirs).sum(1).abs(), -dirs[:, 2])
     inten = (attrs[:, 5] * (0.4 + 0.6 * incidence) + 0.05 * (draws[1] - 0.5)).clamp(0, 1)
-    idx = torch.nonzero(keep).squeeze(1)
-    inst = torch.where(
-        on_prim, torch.as_tensor(scene.prims.instance, device=device)[hits.prim.clamp(min=0)], -1
-    )
-    pts = torch.cat([xyz[idx], inten[idx, None]], 1).cpu().numpy().astype(np.float32)
+    instance = torch.as_tensor(scene.prims.instance, device=device)[hits.prim.clamp(min=0)]
+    instance = torch.where(on_prim, instance, -1)
+    pts = torch.cat([t[idx, None] * dirs[idx], inten[idx, None]], 1)
+    rc = torch.stack([idx // cfg.num_columns, idx % cfg.num_columns]).int().cpu().numpy()
     return LidarScan(
-        pts,
-        (idx // cfg.num_columns).int().cpu().numpy(),
-        (idx % cfg.num_columns).int().cpu().numpy(),
-        inst[idx].cpu().numpy(),
+        pts.cpu().numpy().astype(np.float32), rc[0], rc[1], instance[idx].cpu().numpy()
     )
 
 
@@ -261,6 +264,15 @@ def _shade(table, street, hits: Hits, tg, origin, dirs, device) -> torch.Tensor:
     return torch.where(torch.isfinite(t)[:, None], colour, sky)
 
 
+def _pixel_rays(K: np.ndarray, R: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(H * W, 3) unit world directions through the pixel centres, row-major."""
+    grid = [torch.arange(n, device=R.device, dtype=DTYPE) + 0.5 for n in (height, width)]
+    v, u = torch.meshgrid(*grid, indexing="ij")
+    local = torch.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], torch.ones_like(u)], -1)
+    dirs = local.reshape(-1, 3) @ R.T
+    return dirs / dirs.norm(dim=1, keepdim=True)
+
+
 def render_camera(
     scene: Scene, spec: CameraSpec, cfg: SceneConfig, rng: np.random.Generator, device: torch.device
 ) -> CameraImage:
@@ -275,32 +287,19 @@ def render_camera(
     """
     K, R, pos = camera_pose(spec, cfg)
     Kt, Rt, post = (torch.as_tensor(a, dtype=DTYPE, device=device) for a in (K, R, pos))
-    v, u = torch.meshgrid(
-        torch.arange(spec.height, device=device, dtype=DTYPE) + 0.5,
-        torch.arange(spec.width, device=device, dtype=DTYPE) + 0.5,
-        indexing="ij",
-    )
-    local = torch.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], torch.ones_like(u)], -1)
-    dirs = local.reshape(-1, 3) @ Rt.T
-    dirs = dirs / dirs.norm(dim=1, keepdim=True)
+    shape = (spec.height, spec.width)
+    dirs = _pixel_rays(K, Rt, *shape)
     prims = TorchPrims.from_numpy(scene.prims, device)
-    ray, pid = rect_pairs(
-        *_camera_rects(prims, Kt, Rt, post, (spec.height, spec.width)), spec.width
-    )
+    ray, pid = rect_pairs(*_camera_rects(prims, Kt, Rt, post, shape), spec.width)
     hits = nearest_hits(prims, post, dirs, ray, pid)
     tg = _ground(post, dirs)
     colour = _shade(surface_table(scene, device), scene.street, hits, tg, post, dirs, device)
-    noise = (
-        torch.as_tensor(rng.standard_normal(colour.shape), dtype=DTYPE, device=device)
-        * cfg.pixel_noise
-    )
-    image = (colour * 255 + noise).clamp(0, 255).round().to(torch.uint8)
+    noise = torch.as_tensor(rng.standard_normal(colour.shape), dtype=DTYPE, device=device)
+    image = (colour * 255 + noise * cfg.pixel_noise).clamp(0, 255).round().to(torch.uint8)
     inst = torch.as_tensor(scene.prims.instance, device=device)[hits.prim.clamp(min=0)]
     mask = torch.where((hits.prim >= 0) & (hits.t <= tg), inst, -1).int()
     T = np.eye(4)
     T[:3, :3] = R.T
     T[:3, 3] = -R.T @ (pos - np.array([0.0, 0.0, cfg.lidar_height]))
-    shape = (spec.height, spec.width)
-    return CameraImage(
-        image.reshape(*shape, 3).cpu().numpy(), mask.reshape(shape).cpu().numpy(), K, T
-    )
+    image, mask = image.reshape(*shape, 3).cpu().numpy(), mask.reshape(shape).cpu().numpy()
+    return CameraImage(image, mask, K, T)
