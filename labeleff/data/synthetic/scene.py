@@ -9,6 +9,7 @@ local extents is the object's tight 3D box.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from labeleff.data.synthetic.config import SceneConfig
 
 BOX, CYLINDER, ELLIPSOID = 0, 1, 2
 VEHICLE, PEDESTRIAN, CYCLIST = 0, 1, 2
+Counter = Callable[[float], int]  # density per 100 m -> sampled count
 
 _CAR_COLOURS = np.array(
     [
@@ -359,50 +361,42 @@ def _street(lanes: list[_Lane]) -> Street:
     return Street(road, np.array(dashed), np.array(solid))
 
 
+def _building(b: _Builder, x: float, length: float, front: float, sign: int) -> None:
+    """One box building of random depth, height and colour whose facade is at y = ``front``."""
+    rng = b.rng
+    depth, height = rng.uniform(8, 18), rng.uniform(4, 22)
+    colour = tuple(_BUILDING_COLOURS[rng.integers(len(_BUILDING_COLOURS))])
+    surface = (colour, 0.4, 0.15, rng.uniform(0.15, 0.45), 0.03, 0.0, 0.0)
+    centre = (x + length / 2, front + sign * depth / 2, height / 2)
+    b.add(BOX, centre, (length / 2, depth / 2, height / 2), 0.0, surface)
+
+
+def _lots(b: _Builder, cfg: SceneConfig, outer: float, sign: int) -> None:
+    """Lots beyond a sidewalk: buildings (some set back behind a yard), bushes in the yards."""
+    rng, end = b.rng, cfg.street_half_length + 20.0
+    x = -end + rng.uniform(0, 10)
+    while x < end:
+        length, yard = rng.uniform(8, 30), rng.uniform(0.0, 5.0) * (rng.random() < 0.6)
+        if rng.random() < cfg.building_prob:
+            _building(b, x, length, outer + sign * yard, sign)
+        if yard > 1.5:
+            for _ in range(int(rng.integers(1, 4))):
+                rad = np.minimum(rng.uniform(0.4, 1.4, 3), yard / 2) * (1.0, 1.0, 0.8)
+                centre = (x + rng.uniform(0, length), outer + sign * yard / 2, rad[2] * 0.8)
+                b.add(ELLIPSOID, centre, rad, rng.choice([0.0, np.pi / 2]), "foliage")
+        x += length + rng.uniform(0, 6)
+
+
 def _sidewalks_and_lots(b: _Builder, cfg: SceneConfig, road: tuple[float, float]) -> list[tuple]:
-    """Raised sidewalks (12 m slabs), buildings, yard bushes; returns per side (kerb y, outer y)."""
-    rng, half = b.rng, cfg.street_half_length
-    sides = []
+    """Raised sidewalks (12 m slabs) and the lots behind; returns per side (kerb y, outer y)."""
+    half, sides = cfg.street_half_length, []
     for sign, kerb in ((-1, road[0]), (1, road[1])):
-        width = rng.uniform(*cfg.sidewalk_width)
+        width = b.rng.uniform(*cfg.sidewalk_width)
         outer = kerb + sign * width
         for x0 in np.arange(-half - 12.0, half + 12.0, 12.0):
-            b.add(
-                BOX, (x0 + 6.0, (kerb + outer) / 2, 0.075), (6.0, width / 2, 0.075), 0.0, "sidewalk"
-            )
-        x = -half - 20.0 + rng.uniform(0, 10)
-        while x < half + 20.0:
-            length, yard = rng.uniform(8, 30), rng.uniform(0.0, 5.0) * (rng.random() < 0.6)
-            if rng.random() < cfg.building_prob:
-                depth, height = rng.uniform(8, 18), rng.uniform(4, 22)
-                surface = (
-                    tuple(_BUILDING_COLOURS[rng.integers(len(_BUILDING_COLOURS))]),
-                    0.4,
-                    0.15,
-                    rng.uniform(0.15, 0.45),
-                    0.03,
-                    0.0,
-                    0.0,
-                )
-                b.add(
-                    BOX,
-                    (x + length / 2, outer + sign * (yard + depth / 2), height / 2),
-                    (length / 2, depth / 2, height / 2),
-                    0.0,
-                    surface,
-                )
-            if yard > 1.5 or rng.random() < 0.3:
-                for _ in range(int(rng.integers(1, 4))):
-                    rad = rng.uniform(0.4, 1.4, 3) * (1.0, 1.0, 0.8)
-                    y = outer + sign * (rad[1] + rng.uniform(0, max(yard - rad[1], 0.3)))
-                    b.add(
-                        ELLIPSOID,
-                        (x + rng.uniform(0, length), y, rad[2] * 0.8),
-                        rad,
-                        rng.uniform(0, np.pi),
-                        "foliage",
-                    )
-            x += length + rng.uniform(0, 6)
+            centre = (x0 + 6.0, (kerb + outer) / 2, 0.075)
+            b.add(BOX, centre, (6.0, width / 2, 0.075), 0.0, "sidewalk")
+        _lots(b, cfg, outer, sign)
         sides.append((kerb, outer))
     return sides
 
@@ -459,12 +453,12 @@ class _Group:
     count: int
     x: tuple[float, float]
     y: tuple[float, float]
-    uniform_y: bool
-    z0: float
     headings: tuple[float, ...]
-    yaw_noise: float
-    random_yaw: float
-    gap: float
+    uniform_y: bool = False
+    z0: float = 0.0
+    yaw_noise: float = 0.0
+    random_yaw: float = 0.0
+    gap: float = 0.1
 
     def pose(self, r: np.random.Generator) -> tuple[float, float, float, float]:
         """(x, y, z0, yaw) of one member."""
@@ -493,19 +487,22 @@ def _place(b: _Builder, g: _Group) -> None:
                 break
 
 
-def _groups(cfg: SceneConfig, rng, lanes: list[_Lane], sides: list[tuple]) -> list[_Group]:
-    """Parked and moving vehicles, cyclists, pedestrians on sidewalks and crossing the road."""
-    half = cfg.street_half_length
-    xs = (-half, half)
-    n = lambda density: int(rng.poisson(density * 2 * half / 100))  # noqa: E731
-    groups = []
+def _vehicle_groups(cfg: SceneConfig, count: Counter, lanes: list[_Lane]) -> list[_Group]:
+    """Parked and moving vehicles along the lanes, and cyclists at the right edge of each side."""
+    xs, groups = (-cfg.street_half_length, cfg.street_half_length), []
     for ln in lanes:
         heading = (0.0 if ln.direction > 0 else np.pi,)
         density = cfg.parked_density if ln.parking else cfg.moving_density
-        spread, noise, gap = (0.2, 0.04, 0.3) if ln.parking else (0.2, 0.02, 1.0)
         groups.append(
             _Group(
-                VEHICLE, n(density), xs, (ln.y, spread), ln.parking, 0.0, heading, noise, 0.0, gap
+                VEHICLE,
+                count(density),
+                xs,
+                (ln.y, 0.2),
+                heading,
+                uniform_y=ln.parking,
+                yaw_noise=0.04 if ln.parking else 0.02,
+                gap=0.3 if ln.parking else 1.0,
             )
         )
     for d in (1, -1):
@@ -514,48 +511,49 @@ def _groups(cfg: SceneConfig, rng, lanes: list[_Lane], sides: list[tuple]) -> li
         groups.append(
             _Group(
                 CYCLIST,
-                n(cfg.cyclist_density),
+                count(cfg.cyclist_density),
                 xs,
                 (y, 0.2),
-                False,
-                0.0,
                 (0.0 if d > 0 else np.pi,),
-                0.05,
-                0.0,
-                0.5,
+                yaw_noise=0.05,
+                gap=0.5,
             )
         )
+    return groups
+
+
+def _pedestrian_groups(
+    cfg: SceneConfig, rng: np.random.Generator, count: Counter, road: tuple, sides: list[tuple]
+) -> list[_Group]:
+    """Pedestrians walking on both sidewalks and a few crossing the road at one place."""
+    xs, groups = (-cfg.street_half_length, cfg.street_half_length), []
     for kerb, outer in sides:
         y = ((kerb + outer) / 2, abs(outer - kerb) / 2 - 0.5)
         groups.append(
             _Group(
                 PEDESTRIAN,
-                n(cfg.pedestrian_density),
+                count(cfg.pedestrian_density),
                 xs,
                 y,
-                True,
-                0.15,
                 (0.0, np.pi),
-                0.3,
-                0.3,
-                0.1,
+                uniform_y=True,
+                z0=0.15,
+                yaw_noise=0.3,
+                random_yaw=0.3,
             )
         )
-    x_cross = rng.uniform(-0.4, 0.4) * half
-    road = (lanes[0].y - lanes[0].width / 2, lanes[-1].y + lanes[-1].width / 2)
-    count = int(rng.integers(cfg.crossing_pedestrians[0], cfg.crossing_pedestrians[1] + 1))
+    x_cross = rng.uniform(-0.4, 0.4) * cfg.street_half_length
+    crossing = int(rng.integers(cfg.crossing_pedestrians[0], cfg.crossing_pedestrians[1] + 1))
+    y = (sum(road) / 2, (road[1] - road[0]) / 2 - 0.5)
     groups.append(
         _Group(
             PEDESTRIAN,
-            count,
+            crossing,
             (x_cross - 2, x_cross + 2),
-            (sum(road) / 2, (road[1] - road[0]) / 2 - 0.5),
-            True,
-            0.0,
+            y,
             (-np.pi / 2, np.pi / 2),
-            0.2,
-            0.0,
-            0.1,
+            uniform_y=True,
+            yaw_noise=0.2,
         )
     )
     return groups
@@ -577,7 +575,13 @@ def sample_scene(cfg: SceneConfig, rng: np.random.Generator) -> Scene:
     sides = _sidewalks_and_lots(b, cfg, street.road)
     b.free(0.0, 0.0, 5.0, 2.2, 0.0, 0.0)  # the ego vehicle
     _street_furniture(b, cfg, sides)
-    for group in _groups(cfg, rng, lanes, sides):
+
+    def count(density: float) -> int:
+        return int(rng.poisson(density * 2 * cfg.street_half_length / 100))
+
+    groups = _vehicle_groups(cfg, count, lanes)
+    groups += _pedestrian_groups(cfg, rng, count, street.road, sides)
+    for group in groups:
         _place(b, group)
     boxes = np.array(b.boxes, np.float64).reshape(-1, 7)
     return Scene(b.primitives(), street, boxes, np.array(b.labels, np.int64))
