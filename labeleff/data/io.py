@@ -43,24 +43,29 @@ def _flatten(frame: Frame) -> dict[str, np.ndarray]:
             f"box2d{i}_boxes": b.boxes,
             f"box2d{i}_labels": b.labels,
         }
-    g = frame._gt
-    a["has_gt"] = np.array(g is not None)
-    if g is not None:
-        a |= {
-            "gt_boxes3d": g.boxes3d,
-            "gt_labels3d": g.labels3d,
-            "gt_point_instance": g.point_instance,
-            "gt_point_semantic": g.point_semantic,
-            "gt_num_masks": np.array(len(g.masks)),
-            "gt_num_assoc": np.array(len(g.box2d_instance)),
-        }
-        a |= {f"gt_mask{i}": m for i, m in enumerate(g.masks)}
-        a |= {f"gt_assoc{i}": m for i, m in enumerate(g.box2d_instance)}
-    return a
+    return a | _flatten_gt(frame._gt)
+
+
+def _flatten_gt(g: GroundTruth | None) -> dict[str, np.ndarray]:
+    if g is None:
+        return {"has_gt": np.array(False)}
+    a = {
+        "has_gt": np.array(True),
+        "gt_boxes3d": g.boxes3d,
+        "gt_labels3d": g.labels3d,
+        "gt_point_instance": g.point_instance,
+        "gt_point_semantic": g.point_semantic,
+        "gt_num_masks": np.array(len(g.masks)),
+        "gt_num_assoc": np.array(len(g.box2d_instance)),
+    }
+    a |= {f"gt_mask{i}": m for i, m in enumerate(g.masks)}
+    return a | {f"gt_assoc{i}": m for i, m in enumerate(g.box2d_instance)}
 
 
 def save_frame_npz(frame: Frame, path: Path, compress: bool = True) -> None:
     """Write ``frame`` to ``path`` atomically (temp file in the same folder, then rename).
+
+    Every field round-trips exactly (cluster point ids are stored as int64).
 
     Args:
         frame: the frame, ground truth included when present.
@@ -80,6 +85,7 @@ def save_frame_npz(frame: Frame, path: Path, compress: bool = True) -> None:
 
 
 def _unflatten(a: dict[str, np.ndarray]) -> Frame:
+    """Inverse of ``_flatten``; a missing entry raises ``KeyError``."""
     n_cam = int(a["num_cameras"])
     cams = tuple(
         Camera(str(a[f"cam{i}_name"]), a[f"cam{i}_image"], a[f"cam{i}_K"], a[f"cam{i}_T"])
@@ -94,16 +100,6 @@ def _unflatten(a: dict[str, np.ndarray]) -> Frame:
         clusters,
         a["cluster_labels"],
     )
-    gt = None
-    if bool(a["has_gt"]):
-        gt = GroundTruth(
-            a["gt_boxes3d"],
-            a["gt_labels3d"],
-            a["gt_point_instance"],
-            a["gt_point_semantic"],
-            tuple(a[f"gt_mask{i}"] for i in range(int(a["gt_num_masks"]))),
-            tuple(a[f"gt_assoc{i}"] for i in range(int(a["gt_num_assoc"]))),
-        )
     return Frame(
         str(a["frame_id"]),
         a["points"],
@@ -111,10 +107,23 @@ def _unflatten(a: dict[str, np.ndarray]) -> Frame:
         a["column"],
         cams,
         weak,
-        gt,
+        _unflatten_gt(a),
         bool(a["gt_hidden"]),
         int(a["num_rings"]),
         int(a["num_columns"]),
+    )
+
+
+def _unflatten_gt(a: dict[str, np.ndarray]) -> GroundTruth | None:
+    if not bool(a["has_gt"]):
+        return None
+    return GroundTruth(
+        a["gt_boxes3d"],
+        a["gt_labels3d"],
+        a["gt_point_instance"],
+        a["gt_point_semantic"],
+        tuple(a[f"gt_mask{i}"] for i in range(int(a["gt_num_masks"]))),
+        tuple(a[f"gt_assoc{i}"] for i in range(int(a["gt_num_assoc"]))),
     )
 
 
