@@ -122,7 +122,7 @@ class Trainer:
         self.losses = self.step_fn(self, step)
         self.loss = torch.stack([v.float() for v in self.losses.values()]).sum()
         self.skip_step = False
-        if self.loss.requires_grad and math.isfinite(float(self.loss)):
+        if self.loss.requires_grad and math.isfinite(float(self.loss.detach())):
             self.loss.backward()
         self.grad_norm = self._clip()
         self._call("before_optimizer_step")
@@ -142,9 +142,9 @@ class Trainer:
 
     def _scalars(self, step: int) -> dict[str, float]:
         """Per-step scalars for hooks and logs."""
-        rec = {"step": float(step), "loss": float(self.loss), "grad_norm": self.grad_norm,
+        rec = {"step": float(step), "loss": float(self.loss.detach()), "grad_norm": self.grad_norm,
                "lr": float(self.optimizer.param_groups[0]["lr"]), "skipped": float(self.skip_step)}
-        rec.update({k: float(v) for k, v in self.losses.items()})
+        rec.update({k: float(v.detach()) for k, v in self.losses.items()})
         return rec
 
     def _call(self, event: str) -> None:
@@ -166,14 +166,14 @@ class NaNGuard(Hook):
         self.skipped_steps: list[int] = []
 
     def before_optimizer_step(self, trainer: Trainer) -> None:
-        if math.isfinite(float(trainer.loss)) and math.isfinite(trainer.grad_norm):
+        if math.isfinite(float(trainer.loss.detach())) and math.isfinite(trainer.grad_norm):
             self.consecutive = 0
             return
         trainer.skip_step = True
         self.consecutive += 1
         self.skipped_steps.append(trainer.step + 1)
         if self.consecutive >= self.max_consecutive:
-            bad = {k: float(v) for k, v in trainer.losses.items()}
+            bad = {k: float(v.detach()) for k, v in trainer.losses.items()}
             raise FloatingPointError(
                 f"{self.consecutive} non-finite steps in a row (last step {trainer.step + 1}: "
                 f"losses {bad}, grad norm {trainer.grad_norm}); lower the lr or check the data")
