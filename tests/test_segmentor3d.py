@@ -83,3 +83,14 @@ def test_overfits_a_tiny_scene(one_thread: None) -> None:
     assert accuracy > 0.9
     for cls in (0, 1, 3):
         assert (semantic[labels == cls] == cls).float().mean() > 0.8
+
+
+@pytest.mark.gpu
+def test_cpu_built_model_runs_on_cuda() -> None:
+    """A model built for CPU (Native convs) switches to the CUDA algorithm when moved."""
+    model = Segmentor3D(Segmentor3DConfig.preset("tiny"), device="cpu").cuda()
+    points, batch_idx, labels, offsets = (t.cuda() for t in _batch(200, 50))
+    out = model(points, batch_idx)
+    losses = segmentor_losses(out.logits, out.votes, out.valid, labels, offsets, labels < 3)
+    sum(losses.values()).backward()
+    assert out.logits.shape == (len(points), 3) and out.logits.is_cuda
