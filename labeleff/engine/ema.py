@@ -27,6 +27,8 @@ _WINDOW_FRACTION = 1000 / 71088
 class EMATeacher:
     """Shadow weights of ``model``, updated by exponential moving average.
 
+    Build it after moving the model to its device (the shadow is cloned on the model's device).
+
     Args:
         model: the student; the teacher starts equal to it.
         tau: ramp time constant of the decay, in steps. The default 100 suits runs of a few

@@ -126,11 +126,12 @@ class Trainer:
             self.loss.backward()
         self.grad_norm = self._clip()
         self._call("before_optimizer_step")
+        lr = float(self.optimizer.param_groups[0]["lr"])
         if not self.skip_step:
             self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
-        self.record = self._scalars(step)
+        self.record = self._scalars(step, lr)
 
     def _clip(self) -> float:
         """Clips (if configured) and returns the total gradient L2 norm."""
@@ -140,10 +141,10 @@ class Trainer:
         max_norm = self.grad_clip if self.grad_clip is not None else math.inf
         return float(torch.nn.utils.clip_grad_norm_(params, max_norm))
 
-    def _scalars(self, step: int) -> dict[str, float]:
-        """Per-step scalars for hooks and logs."""
+    def _scalars(self, step: int, lr: float) -> dict[str, float]:
+        """Per-step scalars for hooks and logs (``lr``: the one this step used)."""
         rec = {"step": float(step), "loss": float(self.loss.detach()), "grad_norm": self.grad_norm,
-               "lr": float(self.optimizer.param_groups[0]["lr"]), "skipped": float(self.skip_step)}
+               "lr": lr, "skipped": float(self.skip_step)}
         rec.update({k: float(v.detach()) for k, v in self.losses.items()})
         return rec
 

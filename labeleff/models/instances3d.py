@@ -112,7 +112,8 @@ def infer_instances(
     k = logits.shape[1]
     semantic, prob = semantic_from_logits(logits, valid, threshold)
     fg = semantic < k
-    offset = decode_votes(votes.view(-1, k, 3)[torch.arange(len(xyz)), semantic.clamp(max=k - 1)])
+    rows = torch.arange(len(xyz), device=xyz.device)
+    offset = decode_votes(votes.reshape(-1, k, 3)[rows, semantic.clamp(max=k - 1)])
     centres = torch.where(fg[:, None], xyz[:, :3] + offset, xyz[:, :3]).float()
     ids = np.full(len(xyz), -1, dtype=np.int64)
     sem_np, centres_np, classes = semantic.cpu().numpy(), centres.detach().cpu().numpy(), []

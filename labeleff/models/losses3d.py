@@ -116,7 +116,7 @@ def vote_loss(
     if not bool(sel.any()):
         return votes.sum() * 0.0
     rows = sel.nonzero(as_tuple=True)[0]
-    pred = votes.view(-1, k, 3)[rows, labels[rows].long()]
+    pred = votes.reshape(-1, k, 3)[rows, labels[rows].long()]
     return cfg.vote_weight * F.l1_loss(pred, encode_votes(offsets[rows].to(pred.dtype)))
 
 

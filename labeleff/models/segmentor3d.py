@@ -207,23 +207,23 @@ class Segmentor3D(nn.Module):
                                            f"got {tuple(points.shape)}")
         self._sync_algo(points.device)
         voxels = voxelize(points[:, :3], self.cfg.voxel_size, self.cfg.pc_range, batch_idx)
-        n, k = points.shape[0], self.cfg.num_classes
-        logits, votes = points.new_zeros((n, k)), points.new_zeros((n, 3 * k))
+        k, inside = self.cfg.num_classes, voxels.in_range
         if voxels.num_voxels == 0:
-            return Segmentor3DOutput(logits, votes, voxels.in_range, voxels)
-        inside = points[voxels.in_range, : self.cfg.in_channels].float()
-        feats = self._voxel_features(inside, voxels, batch_idx)
-        p2v = voxels.point2voxel[voxels.in_range]
-        neck = torch.cat([feats[p2v], inside[:, :3] - voxels.centres()[p2v]], dim=1)
+            zeros = points.new_zeros((points.shape[0], 4 * k), dtype=torch.float32)
+            return Segmentor3DOutput(zeros[:, :k], zeros[:, k:], inside, voxels)
+        feats = points[inside, : self.cfg.in_channels].float()
+        p2v = voxels.point2voxel[inside]
+        voxel_feats = self._voxel_features(feats, voxels, batch_idx)
+        neck = torch.cat([voxel_feats[p2v], feats[:, :3] - voxels.centres()[p2v]], dim=1)
         hidden = self.head(neck)
-        logits = logits.index_put((voxels.in_range,), self.conv_seg(hidden))
-        votes = votes.index_put((voxels.in_range,), self.voting(hidden))
-        return Segmentor3DOutput(logits, votes, voxels.in_range, voxels)
+        out = torch.cat([self.conv_seg(hidden), self.voting(hidden)], dim=1)
+        full = out.new_zeros((points.shape[0], out.shape[1])).index_put((inside,), out)
+        return Segmentor3DOutput(full[:, :k], full[:, k:], inside, voxels)
 
-    def _voxel_features(self, inside: Tensor, voxels: Voxels, batch_idx: Tensor | None) -> Tensor:
-        """(V, C) UNet features of the occupied voxels."""
+    def _voxel_features(self, feats: Tensor, voxels: Voxels, batch_idx: Tensor | None) -> Tensor:
+        """(V, C) UNet features of the occupied voxels from (M, C_in) in-range point features."""
         batch_size = int(batch_idx.max()) + 1 if batch_idx is not None and batch_idx.numel() else 1
-        sp = spconv.SparseConvTensor(self.encoder(inside, voxels), voxels.indices,
+        sp = spconv.SparseConvTensor(self.encoder(feats, voxels), voxels.indices,
                                      list(voxels.spatial_shape), batch_size)
         return self.unet(sp).features
 
