@@ -47,6 +47,14 @@ def test_frames_in_a_batch_do_not_interact() -> None:
     assert torch.allclose(alone, together, atol=1e-5)
 
 
+@pytest.mark.parametrize("preset", ["cpu", "gpu"], ids=["cpu_preset", "dossier_preset"])
+def test_presets_build_and_run(preset: str) -> None:
+    model = Segmentor3D(Segmentor3DConfig.preset(preset), device="cpu")
+    points, batch_idx, _, _ = _batch(100, 30)
+    out = model(points, batch_idx)
+    assert out.logits.shape == (len(points), 3) and out.valid.all()
+
+
 def test_no_point_in_range_and_bad_input() -> None:
     model = Segmentor3D(Segmentor3DConfig.preset("tiny"), device="cpu")
     out = model(torch.full((5, 4), 100.0))
