@@ -3,7 +3,9 @@
 Scene: a ray-cast spinning LiDAR (default 32 beams x 1024 columns, elevations -25..+3 deg, sensor
 1.73 m above a flat ground) over random vehicle / pedestrian / cyclist boxes and side walls; only
 returns within ``--fov`` degrees of azimuth around +x are kept (360 = whole sweep). Batch of
-``--batch`` such frames. Prints median milliseconds over ``--steps`` timed steps (after warm-up).
+``--batch`` such frames. Prints median milliseconds over ``--steps`` timed steps (after warm-up)
+of a training step, of a no-grad forward of the batch (eval mode) and of instance inference
+(``infer_instances``) on the first frame with perfect predictions (see ``oracle_predictions``).
 
     PYTHONPATH=$PWD python benchmarks/bench_train3d.py --preset cpu --threads 2
 
@@ -25,7 +27,8 @@ from torch import Tensor
 
 from labeleff.data.classes import BACKGROUND
 from labeleff.engine.optim import build_adamw
-from labeleff.models.losses3d import segmentor_losses
+from labeleff.models.instances3d import infer_instances
+from labeleff.models.losses3d import encode_votes, segmentor_losses
 from labeleff.models.segmentor3d import Segmentor3D, Segmentor3DConfig
 
 SENSOR_HEIGHT = 1.73
@@ -94,6 +97,16 @@ def scene(seed: int, beams: int, columns: int, fov: float) -> tuple[Tensor, Tens
     return points, labels, offsets
 
 
+def oracle_predictions(points: Tensor, labels: Tensor, offsets: Tensor) -> tuple[Tensor, ...]:
+    """xyz, logits and votes of a perfect segmentor (the load instance inference sees after
+    training; an untrained model predicts almost no foreground)."""
+    logits = torch.full((len(points), 3), -5.0)
+    fg = labels < 3
+    logits[fg, labels[fg]] = 5.0
+    votes = encode_votes(offsets).repeat(1, 3)
+    return points[:, :3], logits, votes
+
+
 def median_ms(fn: Callable[[], None], steps: int, warmup: int) -> float:
     """Median wall time of ``fn()`` in milliseconds."""
     for _ in range(warmup):
@@ -149,12 +162,15 @@ def main() -> None:
     model.eval()
     infer_ms = median_ms(infer, args.steps, args.warmup)
     with torch.no_grad():
-        voxels = model(points, batch_idx).voxels.num_voxels
+        out = model(points, batch_idx)
+    inst_ms = median_ms(lambda: infer_instances(*oracle_predictions(*frames[0])), args.steps,
+                        args.warmup)
     print(json.dumps({
         "preset": args.preset, "device": str(dev), "threads": args.threads, "batch": args.batch,
-        "points_per_frame": [len(f[0]) for f in frames], "voxels": voxels,
+        "points_per_frame": [len(f[0]) for f in frames], "voxels": out.voxels.num_voxels,
         "fg_points": int((labels < 3).sum()), "train_step_ms_median": round(train_ms, 1),
-        "inference_ms_median": round(infer_ms, 1), "steps": args.steps,
+        "inference_ms_median": round(infer_ms, 1),
+        "instances_one_frame_ms_median": round(inst_ms, 1), "steps": args.steps,
     }))
 
 

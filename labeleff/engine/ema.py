@@ -46,8 +46,11 @@ class EMATeacher:
 
     @classmethod
     def for_run(cls, model: nn.Module, total_steps: int) -> EMATeacher:
-        """A teacher whose tau and averaging window keep the release's ratios to the run length
-        (tau = 3.5 % of the run, window 1 / (1 - max_decay) = 1.4 %, at least 10 steps)."""
+        """A teacher with the release's schedule scaled to a run of ``total_steps``.
+
+        tau = 3.5 % of the run and averaging window 1 / (1 - max_decay) = 1.4 % of it (at
+        least 10 steps), the ratios of the released 71,088-iteration schedule.
+        """
         window = max(10.0, _WINDOW_FRACTION * total_steps)
         return cls(model, tau=max(1.0, _TAU_FRACTION * total_steps), max_decay=1 - 1 / window)
 

@@ -286,6 +286,7 @@ def save_checkpoint(path: str | Path, trainer: Trainer, extra: Mapping[str, Stat
         "optimizer": trainer.optimizer.state_dict(),
         "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
         "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         "extra": {k: v.state_dict() for k, v in extra.items()},
     }
     path = Path(path)
@@ -308,6 +309,8 @@ def load_checkpoint(path: str | Path, trainer: Trainer, extra: Mapping[str, Stat
     if trainer.scheduler is not None and state["scheduler"] is not None:
         trainer.scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["rng"])
+    if state.get("cuda_rng") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
     for name, obj in extra.items():
         obj.load_state_dict(state["extra"][name])
     trainer.step = int(state["step"])
