@@ -3,3 +3,4 @@
 Add a kind by writing ``benchmarks/experiments/<kind>.py`` with a function decorated by
 ``benchmarks.registry.register_experiment`` and importing that module here.
 """
+from benchmarks.experiments import mwsis3d  # noqa: F401  (registers the kind)

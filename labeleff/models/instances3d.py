@@ -95,6 +95,7 @@ def infer_instances(
     valid: Tensor | None = None,
     radii: tuple[float, ...] = CCL_RADIUS,
     threshold: float = 0.5,
+    semantic: Tensor | None = None,
 ) -> Instances3D:
     """Point instances of one frame from the segmentor's outputs.
 
@@ -105,12 +106,18 @@ def infer_instances(
         valid: (N,) bool in-range mask from the model; False points are background.
         radii: per-class BEV linking distance, metres (MWSIS: 0.6, 0.1, 0.4).
         threshold: semantic probability threshold.
+        semantic: (N,) int64 per-point classes overriding the thresholded argmax (e.g. after
+            RSC); scores then average ``p[class]`` of these classes.
 
     Returns:
         Per-point semantic class and instance id, per-instance class and score.
     """
     k = logits.shape[1]
-    semantic, prob = semantic_from_logits(logits, valid, threshold)
+    if semantic is None:
+        semantic, prob = semantic_from_logits(logits, valid, threshold)
+    else:
+        cls = semantic.clamp(max=k - 1).long()
+        prob = torch.sigmoid(logits).gather(1, cls[:, None]).squeeze(1)
     fg = semantic < k
     rows = torch.arange(len(xyz), device=xyz.device)
     offset = decode_votes(votes.reshape(-1, k, 3)[rows, semantic.clamp(max=k - 1)])

@@ -52,7 +52,7 @@ class Segmentor3DConfig:
 
     @staticmethod
     def preset(name: str, **overrides: object) -> Segmentor3DConfig:
-        """A named preset: ``tiny`` (tests), ``cpu`` (2-core laptop), ``gpu`` (dossier sizes)."""
+        """A named preset: ``tiny`` (tests), ``smoke``, ``cpu``, ``gpu`` (dossier sizes)."""
         if name not in _PRESETS:
             raise DataError("Segmentor3DConfig", f"unknown preset {name!r}; use {sorted(_PRESETS)}")
         return replace(_PRESETS[name], **overrides)
@@ -61,6 +61,10 @@ class Segmentor3DConfig:
 _PRESETS: dict[str, Segmentor3DConfig] = {
     "tiny": Segmentor3DConfig(
         voxel_size=(0.2, 0.2, 0.2), pc_range=(-8.0, -8.0, -2.0, 8.0, 8.0, 2.0),
+        vfe_channels=(16, 16), encoder_channels=((16,), (16, 16), (32, 32)),
+        decoder_channels=(16, 16, 32), head_channels=32, bn_momentum=0.1,
+    ),
+    "smoke": Segmentor3DConfig(
         vfe_channels=(16, 16), encoder_channels=((16,), (16, 16), (32, 32)),
         decoder_channels=(16, 16, 32), head_channels=32, bn_momentum=0.1,
     ),

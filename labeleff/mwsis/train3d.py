@@ -1,0 +1,415 @@
+"""MWSIS 3D branch, end to end: pseudo labels from 2D boxes -> 3D segmentor training -> point
+instance mask AP.
+
+One function, :func:`run_mwsis3d`, trains one ablation row (fully supervised, frustum baseline,
++SPG, +RSC, +PVC with an EMA teacher) on a list of frames and evaluates it. Training code only ever
+sees ``frame.training_view()`` except in the fully supervised row, whose point labels are the
+ground truth by definition; metrics read the ground truth of the validation frames.
+
+Following the release (dossier 2.1), both training and evaluation use only the points that project
+into at least one camera image.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from labeleff.data.frame import Frame
+from labeleff.engine.ema import EMATeacher
+from labeleff.engine.loop import EMAHook, Hook, NaNGuard, Trainer
+from labeleff.engine.optim import build_adamw, one_cycle_schedule
+from labeleff.errors import DataError
+from labeleff.metrics.coco_masks import PointMasks, point_mask_ap
+from labeleff.metrics.pseudo import pseudo_label_quality
+from labeleff.models.augment3d import augment_points
+from labeleff.models.instances3d import Instances3D, infer_instances, semantic_from_logits
+from labeleff.models.losses3d import Loss3DConfig, segmentor_losses
+from labeleff.models.segmentor3d import Segmentor3D, Segmentor3DConfig
+from labeleff.mwsis.frustum import frustum_hits
+from labeleff.mwsis.pseudo3d import PseudoLabelConfig, pseudo_labels, vote_targets
+from labeleff.mwsis.pvc import PVCHistory, apply_pvc
+from labeleff.mwsis.rsc import rsc_correct
+
+LogFn = Callable[[int, dict[str, float]], None]
+
+# Pseudo-label stages reported for every run, in pipeline order (name -> config).
+STAGES: dict[str, PseudoLabelConfig] = {
+    "baseline": PseudoLabelConfig(spg=False, ring_filter=False),
+    "spg": PseudoLabelConfig(spg=True, ring_filter=True),
+    "spg_rsc": PseudoLabelConfig(spg=True, ring_filter=True, rsc=True),
+}
+
+
+@dataclass
+class MWSIS3DParams:
+    """One row of the MWSIS 3D ablation and its schedule.
+
+    Attributes:
+        supervision: ``"gt"`` (true point labels: the upper bound) or ``"pseudo"`` (2D boxes).
+        spg: SPG (ring-segment leakage filter + largest BEV component per box).
+        rsc: RSC, ring-segment correction of the pseudo labels and of the test predictions.
+        pvc: PVC, history voting of the teacher's predictions, from ``pvc_start`` of the run on.
+        ema: evaluate (and feed PVC from) an EMA teacher instead of the student.
+        model: segmentor preset (``tiny``, ``cpu``, ``gpu``); empty: from the data preset.
+        num_train, num_val: frames; 0: from the data preset.
+        steps: training steps; 0: from the data preset.
+        batch_size: frames per step.
+        lr: peak learning rate of the one-cycle AdamW schedule.
+        weight_decay: AdamW weight decay.
+        pvc_start: fraction of the run after which PVC votes replace labels (release: 1/2).
+        pvc_history, pvc_low, pvc_high: PVC history length and confidence thresholds.
+        rsc_ratio: RSC majority share.
+        ring_background_prop, ring_ignore_prop: SPG ring-filter leakage thresholds.
+        data_seed: seed of the built-in scenes (the same data for every training seed).
+        eval_every: evaluate (and report to a pruner) every this many steps; 0: only at the end.
+    """
+
+    supervision: str = "pseudo"
+    spg: bool = True
+    rsc: bool = False
+    pvc: bool = False
+    ema: bool = False
+    model: str = ""
+    num_train: int = 0
+    num_val: int = 0
+    steps: int = 0
+    batch_size: int = 2
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    pvc_start: float = 0.5
+    pvc_history: int = 4
+    pvc_low: float = 0.4
+    pvc_high: float = 0.6
+    rsc_ratio: float = 0.7
+    ring_background_prop: float = 0.5
+    ring_ignore_prop: float = 0.05
+    data_seed: int = 0
+    eval_every: int = 0
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Data and schedule sizes of a preset (used where ``MWSIS3DParams`` leaves 0)."""
+
+    num_train: int
+    num_val: int
+    steps: int
+    model: str
+
+
+SCHEDULES: dict[str, Schedule] = {
+    "smoke": Schedule(num_train=4, num_val=2, steps=30, model="smoke"),
+    "cpu": Schedule(num_train=24, num_val=8, steps=600, model="cpu"),
+    "gpu": Schedule(num_train=200, num_val=50, steps=6000, model="gpu"),
+}
+
+
+@dataclass
+class TrainSample:
+    """Training targets of one frame, restricted to its in-image points.
+
+    Attributes:
+        frame_id: the frame's id (PVC history key).
+        points: (n, 4) float32 x, y, z, intensity.
+        labels: (n,) int64 class, BACKGROUND or IGNORE.
+        offsets: (n, 3) float32 vote targets (metres); vote_mask (n,) bool where defined.
+        segment_ids: (n,) int64 ring segments (-1 none).
+    """
+
+    frame_id: str
+    points: Tensor
+    labels: Tensor
+    offsets: Tensor
+    vote_mask: Tensor
+    segment_ids: Tensor
+
+
+@dataclass
+class RunOutput:
+    """Metrics and the pieces a caller may want to draw."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    first_val_prediction: Instances3D | None = None
+    first_val_points: Tensor | None = None
+
+
+def resolve_params(params: MWSIS3DParams, preset: str) -> tuple[MWSIS3DParams, Schedule]:
+    """Fills the zero/empty sizes of ``params`` from the preset's schedule; validates choices."""
+    if preset not in SCHEDULES:
+        raise DataError("mwsis3d", f"unknown preset {preset!r}; use {sorted(SCHEDULES)}")
+    if params.supervision not in ("gt", "pseudo"):
+        raise DataError("mwsis3d", f"supervision must be gt or pseudo, not {params.supervision!r}")
+    s = SCHEDULES[preset]
+    sched = Schedule(params.num_train or s.num_train, params.num_val or s.num_val,
+                     params.steps or s.steps, params.model or s.model)
+    return params, sched
+
+
+def label_config(p: MWSIS3DParams) -> PseudoLabelConfig:
+    """The pseudo-label configuration of a row."""
+    return PseudoLabelConfig(spg=p.spg, ring_filter=p.spg, rsc=p.rsc, rsc_ratio=p.rsc_ratio,
+                             background_prop=p.ring_background_prop,
+                             ignore_prop=p.ring_ignore_prop)
+
+
+def in_image_mask(frame: Frame) -> Tensor:
+    """(N,) bool: the point projects into at least one camera image."""
+    xyz = torch.as_tensor(frame.points[:, :3], dtype=torch.float32)
+    return frustum_hits(xyz, frame.cameras, frame.weak.boxes2d).in_image
+
+
+def gt_targets(frame: Frame) -> tuple[Tensor, Tensor, Tensor]:
+    """(labels, offsets, vote_mask) from ground truth: the fully supervised upper bound.
+
+    Vote targets point to the mean of each instance's points, as the release's supervised path.
+    """
+    gt = frame.gt
+    if gt is None:
+        raise DataError(f"frame {frame.frame_id}", "supervision=gt needs ground truth")
+    xyz = torch.as_tensor(frame.points[:, :3], dtype=torch.float32)
+    offsets, mask = vote_targets(xyz, torch.as_tensor(gt.point_instance).long())
+    return torch.as_tensor(gt.point_semantic).long(), offsets, mask
+
+
+def build_sample(frame: Frame, p: MWSIS3DParams) -> TrainSample:
+    """Training targets of one frame (pseudo labels read only its training view)."""
+    view = frame.training_view()
+    pl = pseudo_labels(view, label_config(p))
+    keep = pl.in_image
+    if p.supervision == "gt":
+        labels, offsets, vmask = gt_targets(frame)
+    else:
+        labels, offsets, vmask = pl.labels, pl.vote_targets, pl.vote_mask
+    pts = torch.as_tensor(view.points[:, :4], dtype=torch.float32)
+    return TrainSample(view.frame_id, pts[keep], labels[keep].long(), offsets[keep].float(),
+                       vmask[keep], pl.segment_ids[keep])
+
+
+def stage_quality(frames: Sequence[Frame]) -> dict[str, float]:
+    """Pseudo-label quality of every stage over ``frames`` (in-image points, pooled).
+
+    Returns:
+        ``pseudo/<stage>/<class or Foreground>/<precision|recall|iou>`` fractions.
+    """
+    out: dict[str, float] = {}
+    for name, cfg in STAGES.items():
+        preds, gts = [], []
+        for f in frames:
+            pl = pseudo_labels(f.training_view(), cfg)
+            preds.append(pl.labels[pl.in_image])
+            gts.append(torch.as_tensor(f.gt.point_semantic)[pl.in_image])
+        q = pseudo_label_quality(torch.cat(preds), torch.cat(gts))
+        out.update({f"pseudo/{name}/{k}": v for k, v in q.items()})
+    return out
+
+
+def collate(samples: Sequence[TrainSample], gen: torch.Generator, labels: Sequence[Tensor],
+            masks: Sequence[Tensor]) -> tuple[Tensor, ...]:
+    """Augments and concatenates frames: (points, batch_idx, labels, offsets, vote_mask)."""
+    pts, bidx, offs = [], [], []
+    for i, s in enumerate(samples):
+        p, o, _ = augment_points(s.points, gen, s.offsets)
+        pts.append(p)
+        offs.append(o)
+        bidx.append(torch.full((len(p),), i, dtype=torch.long))
+    return (torch.cat(pts), torch.cat(bidx), torch.cat(list(labels)), torch.cat(offs),
+            torch.cat(list(masks)))
+
+
+class MWSIS3DStep:
+    """The training step: sample a batch, update PVC, forward, losses.
+
+    Args:
+        model: the student.
+        samples: per-frame targets.
+        p: the row's parameters.
+        total_steps: run length (PVC starts at ``p.pvc_start * total_steps``).
+        seed: sampling and augmentation seed.
+        teacher: the EMA teacher, or None (PVC then reads the student).
+    """
+
+    def __init__(self, model: Segmentor3D, samples: list[TrainSample], p: MWSIS3DParams,
+                 total_steps: int, seed: int, teacher: EMATeacher | None) -> None:
+        self.model, self.samples, self.p, self.teacher = model, samples, p, teacher
+        self.gen = torch.Generator().manual_seed(seed)
+        self.pvc_from = int(p.pvc_start * total_steps)
+        self.history = PVCHistory(p.pvc_history, low=p.pvc_low, high=p.pvc_high) if p.pvc else None
+        self.order: list[int] = []
+
+    def next_batch(self) -> list[TrainSample]:
+        """The next ``batch_size`` frames of a reshuffled epoch order."""
+        batch = []
+        while len(batch) < min(self.p.batch_size, len(self.samples)):
+            if not self.order:
+                self.order = torch.randperm(len(self.samples), generator=self.gen).tolist()
+            batch.append(self.samples[self.order.pop()])
+        return batch
+
+    def targets(self, batch: list[TrainSample], step: int, points: Tensor, bidx: Tensor
+                ) -> tuple[list[Tensor], list[Tensor]]:
+        """Per-frame labels and vote masks, PVC-corrected once its history is in use."""
+        labels = [s.labels for s in batch]
+        masks = [s.vote_mask for s in batch]
+        if self.history is None:
+            return labels, masks
+        probs = self._teacher_probs(points, bidx)
+        for i, s in enumerate(batch):
+            self.history.update(s.frame_id, probs[bidx == i])
+            if step >= self.pvc_from:
+                votes = self.history.vote(s.frame_id)
+                labels[i], masks[i] = apply_pvc(labels[i], votes, masks[i])
+        return labels, masks
+
+    @torch.no_grad()
+    def _teacher_probs(self, points: Tensor, bidx: Tensor) -> Tensor:
+        """(N, 3) sigmoid probabilities of the teacher (train mode, as the release) or student."""
+        if self.teacher is None:
+            return torch.sigmoid(self.model(points, bidx).logits)
+        with self.teacher.swapped() as t:
+            return torch.sigmoid(t(points, bidx).logits)
+
+    def __call__(self, trainer: Trainer, step: int) -> dict[str, Tensor]:
+        batch = self.next_batch()
+        pts, bidx, _, offs, _ = collate(batch, self.gen, [s.labels for s in batch],
+                                        [s.vote_mask for s in batch])
+        labels, masks = self.targets(batch, step, pts, bidx)
+        out = self.model(pts, bidx)
+        return segmentor_losses(out.logits, out.votes, out.valid, torch.cat(labels), offs,
+                                torch.cat(masks), Loss3DConfig())
+
+
+@torch.no_grad()
+def predict(model: Segmentor3D, sample: TrainSample, rsc: bool, rsc_ratio: float
+            ) -> Instances3D:
+    """Instances of one frame (eval mode); RSC corrects the semantic prediction first."""
+    model.eval()
+    out = model(sample.points)
+    semantic = None
+    if rsc:
+        semantic, _ = semantic_from_logits(out.logits, out.valid)
+        semantic = rsc_correct(semantic, sample.segment_ids, ratio=rsc_ratio)
+    return infer_instances(sample.points[:, :3], out.logits, out.votes, out.valid,
+                           semantic=semantic)
+
+
+def evaluate(model: Segmentor3D, frames: Sequence[Frame], samples: Sequence[TrainSample],
+             p: MWSIS3DParams) -> tuple[dict[str, float], Instances3D | None]:
+    """3D point-mask AP (COCO protocol, in-image points) and semantic quality on ``frames``."""
+    gts, preds, sem_pred, sem_gt, first = [], [], [], [], None
+    for f, s in zip(frames, samples, strict=True):
+        keep = in_image_mask(f)
+        inst = predict(model, s, p.rsc, p.rsc_ratio)
+        first = first or inst
+        gt_ids = torch.as_tensor(f.gt.point_instance)[keep]
+        gts.append(PointMasks(gt_ids.numpy(), f.gt.labels3d, None))
+        preds.append(PointMasks(inst.instance_ids.numpy(), inst.instance_class.numpy(),
+                                inst.instance_score.numpy()))
+        sem_pred.append(inst.semantic)
+        sem_gt.append(torch.as_tensor(f.gt.point_semantic)[keep])
+    ap = point_mask_ap(gts, preds)
+    metrics = {f"ap3d/{_ap_name(k)}": v for k, v in ap.items()}
+    q = pseudo_label_quality(torch.cat(sem_pred), torch.cat(sem_gt))
+    metrics.update({f"seg3d/{k}": v for k, v in q.items() if k.endswith("/iou")})
+    return metrics, first
+
+
+def _ap_name(key: str) -> str:
+    """``AP`` -> ``mean``, ``AP/Vehicle`` -> ``Vehicle``, ``AP50`` -> ``AP50/mean``."""
+    if key == "AP":
+        return "mean"
+    if key.startswith("AP/"):
+        return key[3:]
+    return key if "/" in key else f"{key}/mean"
+
+
+def _eval_model(model: Segmentor3D, teacher: EMATeacher | None, fn: Callable[[], object]
+                ) -> object:
+    """Runs ``fn`` with the teacher weights swapped in when there is a teacher."""
+    if teacher is None:
+        return fn()
+    with teacher.swapped():
+        return fn()
+
+
+def run_mwsis3d(train: Sequence[Frame], val: Sequence[Frame], p: MWSIS3DParams, steps: int,
+                model_cfg: Segmentor3DConfig, seed: int, log: LogFn | None = None,
+                report: LogFn | None = None, progress: bool = True) -> RunOutput:
+    """Trains one MWSIS 3D row and evaluates it.
+
+    Args:
+        train, val: frames (val must carry ground truth).
+        p: the row.
+        steps: training steps.
+        model_cfg: segmentor architecture.
+        seed: model initialisation, sampling and augmentation seed.
+        log: ``log(step, scalars)`` per training step (curves), or None.
+        report: ``report(step, {"ap3d/mean": v})`` at intermediate evaluations (pruning).
+        progress: show progress bars.
+
+    Returns:
+        Metrics: ``ap3d/*`` (fractions), ``seg3d/*``, ``pseudo/*`` per stage, ``time/*``.
+    """
+    torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    samples = [build_sample(f, p) for f in train]
+    val_samples = [build_sample(f, MWSIS3DParams(supervision="pseudo", spg=False, rsc=p.rsc))
+                   for f in val]
+    t_labels = time.perf_counter() - t0
+    model = Segmentor3D(model_cfg, device="cpu")
+    teacher = EMATeacher.for_run(model, steps) if p.ema else None
+    opt = build_adamw(model, lr=p.lr, weight_decay=p.weight_decay)
+    step_fn = MWSIS3DStep(model, samples, p, steps, seed, teacher)
+    hooks: list[Hook] = [NaNGuard()]
+    if teacher is not None:
+        hooks.append(EMAHook(teacher))
+    hooks.append(_CallbackHook(log, report, lambda: _eval_model(
+        model, teacher, lambda: evaluate(model, val, val_samples, p)[0]), p.eval_every))
+    trainer = Trainer(model, opt, step_fn, steps, one_cycle_schedule(opt, steps), hooks,
+                      progress=progress)
+    t1 = time.perf_counter()
+    trainer.train()
+    t_train = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    metrics, first = _eval_model(model, teacher, lambda: evaluate(model, val, val_samples, p))
+    metrics.update(stage_quality(train))
+    if step_fn.history is not None:
+        metrics.update(_pvc_quality(train, samples, step_fn))
+    metrics.update({"time/labels_s": t_labels, "time/train_s": t_train,
+                    "time/step_ms": 1000 * t_train / max(steps, 1),
+                    "time/eval_s": time.perf_counter() - t2})
+    return RunOutput(metrics, first, val_samples[0].points if val_samples else None)
+
+
+def _pvc_quality(frames: Sequence[Frame], samples: Sequence[TrainSample], step: MWSIS3DStep
+                 ) -> dict[str, float]:
+    """Quality of the final PVC-corrected labels (``pseudo/pvc/*``), in-image points."""
+    preds, gts = [], []
+    for f, s in zip(frames, samples, strict=True):
+        labels, _ = apply_pvc(s.labels, step.history.vote(s.frame_id), s.vote_mask)
+        preds.append(labels)
+        gts.append(torch.as_tensor(f.gt.point_semantic)[in_image_mask(f)])
+    q = pseudo_label_quality(torch.cat(preds), torch.cat(gts))
+    return {f"pseudo/pvc/{k}": v for k, v in q.items()}
+
+
+class _CallbackHook(Hook):
+    """Sends step scalars to ``log`` and, every ``every`` steps, the val AP to ``report``."""
+
+    def __init__(self, log: LogFn | None, report: LogFn | None,
+                 evaluate_fn: Callable[[], object], every: int) -> None:
+        self.log, self.report, self.evaluate_fn, self.every = log, report, evaluate_fn, every
+
+    def after_step(self, trainer: Trainer) -> None:
+        if self.log is not None:
+            self.log(trainer.step, {f"train/{k}": v for k, v in trainer.record.items()
+                                    if k != "step"})
+        if self.report is not None and self.every and trainer.step % self.every == 0:
+            metrics = self.evaluate_fn()
+            trainer.model.train()
+            self.report(trainer.step, {"ap3d/mean": metrics["ap3d/mean"]})
+
