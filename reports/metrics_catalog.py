@@ -99,11 +99,16 @@ ITEM_ORDER = ("mean", "Vehicle", "Pedestrian", "Cyclist")
 
 
 def metric_order(keys: list[str]) -> list[str]:
-    """Sort metric keys: by family (catalog order), then ``mean`` and classes, then by name."""
+    """Sort metric keys: by family (catalog order), then by the parts before the first ``mean``
+    or class name (none first), then ``mean`` and the classes in that order, then by name.
 
-    def rank(key: str) -> tuple[int, int, str]:
-        family, _, item = key.partition("/")
-        known = ITEM_ORDER.index(item) if item in ITEM_ORDER else len(ITEM_ORDER)
-        return family_order(family), known, key
+    E.g. ``ap3d/mean, ap3d/Vehicle, ..., ap3d/AP50/mean, ap3d/AP50/Vehicle, ...``.
+    """
+
+    def rank(key: str) -> tuple[int, tuple[str, ...], int, str]:
+        family, *parts = key.split("/")
+        at = next((i for i, part in enumerate(parts) if part in ITEM_ORDER), len(parts))
+        known = ITEM_ORDER.index(parts[at]) if at < len(parts) else len(ITEM_ORDER)
+        return family_order(family), tuple(parts[:at]), known, key
 
     return sorted(keys, key=rank)

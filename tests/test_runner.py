@@ -183,9 +183,7 @@ def test_cli_rejects_bad_params_and_rows_before_running(tmp_path: Path,
     assert not (tmp_path / "smoke").exists()
 
 
-def test_cli_smoke_row_with_wandb_offline(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WANDB_MODE", "offline")
+def test_cli_smoke_row_with_wandb_offline(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     argv = ["--suite", "smoke", "--rows", "baseline", "--out", str(tmp_path), "--wandb",
             "offline", *TINY]
     assert main(argv) == 0
