@@ -1,5 +1,7 @@
 # The two commands of the README. Both create .venv and install everything on a fresh machine.
 ARGS ?=
+# Active OpenMP waiting makes 2-thread torch runs several times slower under any other load.
+export OMP_WAIT_POLICY ?= PASSIVE
 .PHONY: setup run test lint
 setup:
 	bash scripts/setup.sh

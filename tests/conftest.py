@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as run_all.py; must precede torch
+# Before torch starts its thread pool: active OpenMP waiting makes 2-thread runs several times
+# slower on a 2-core machine with any other load (run_all.py does the same).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -182,3 +182,15 @@ def test_means_equal_cocoeval_summary() -> None:
     result = point_mask_ap(gt, pred)
     assert 0.05 < result["AP"] < 0.95
     assert [result["AP"], result["AP50"], result["AP75"]] == pytest.approx(evaluator.stats[:3])
+
+
+def test_many_predicted_instances_in_one_frame() -> None:
+    """300 one-point predictions (an over-segmenting model) next to one 10-point GT instance:
+    pycocotools' ``area`` overflows past 255 masks per call; the metric must not."""
+    gt_ids = np.full(400, -1)
+    gt_ids[:10] = 0
+    pred_ids = np.concatenate([np.arange(300), np.full(100, -1)])
+    scores = np.linspace(0.1, 0.9, 300)
+    ap = point_mask_ap([PointMasks(gt_ids, np.array([0]))],
+                       [PointMasks(pred_ids, np.zeros(300, np.int64), scores)])
+    assert ap["AP/Vehicle"] == 0.0

@@ -16,11 +16,13 @@ Rows (ring index, 100 columns each unless said):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from labeleff.data.classes import BACKGROUND, IGNORE
+from labeleff.data.classes import BACKGROUND, CCL_RADIUS, IGNORE
 from labeleff.data.frame import Boxes2D, Camera, Frame, GroundTruth, WeakLabels
 from labeleff.errors import DataError, GroundTruthAccessError
 from labeleff.geometry.projection import project_points
@@ -29,7 +31,7 @@ from labeleff.mwsis.frustum import frustum_hits, points_in_boxes2d, project_came
 from labeleff.mwsis.pseudo3d import PseudoLabelConfig, pseudo_labels, vote_targets
 from labeleff.mwsis.pvc import PVCHistory, apply_pvc
 from labeleff.mwsis.rsc import rsc_correct
-from labeleff.mwsis.spg import box_priority, resolve_overlaps
+from labeleff.mwsis.spg import box_priority, resolve_overlaps, spg_keep_pairs
 
 CAR, PED = 0, 1
 K = np.array([[100.0, 0, 50], [0, 100.0, 50], [0, 0, 1]])
@@ -343,3 +345,17 @@ def test_cuda_matches_cpu() -> None:
     assert torch.equal(gpu.labels.cpu(), cpu.labels)
     assert torch.equal(gpu.segment_ids.cpu(), cpu.segment_ids)
     assert torch.allclose(gpu.vote_targets.cpu(), cpu.vote_targets, atol=1e-5)
+
+
+def test_spg_radius_floor_follows_azimuth_spacing():
+    """A pedestrian at 30 m scanned every 0.3 m: the release's 0.1 m radius shreds it into single
+    points; a floor of 3 azimuth spacings (1024 columns: 0.55 m at 30 m) keeps it whole."""
+    y = torch.arange(5, dtype=torch.float64) * 0.3
+    xyz = torch.stack([torch.full_like(y, 30.0), y, torch.zeros_like(y)], 1)
+    point, box = torch.arange(5), torch.zeros(5, dtype=torch.long)
+    flags = torch.ones(5, dtype=torch.long)
+    labels = torch.tensor([1])
+    fixed = spg_keep_pairs(xyz, point, box, labels, flags, CCL_RADIUS, 0.0)
+    floor = spg_keep_pairs(xyz, point, box, labels, flags, CCL_RADIUS, 3 * 2 * math.pi / 1024)
+    assert int(fixed.sum()) == 1
+    assert bool(floor.all())

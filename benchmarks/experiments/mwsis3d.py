@@ -16,7 +16,7 @@ from labeleff.data.synthetic import PRESETS, load_frames
 from labeleff.errors import DataError
 from labeleff.models.segmentor3d import Segmentor3DConfig
 from labeleff.mwsis.train3d import MWSIS3DParams, resolve_params, run_mwsis3d
-from labeleff.viz import plot_bev
+from labeleff.viz import plot_bev, save_frame_pictures
 
 VAL_OFFSET = 100_000  # synthetic validation frames use indices from here (disjoint from train)
 
@@ -69,10 +69,12 @@ def mwsis3d(cfg: DictConfig, run_dir: Path, ctx: RunContext) -> dict[str, float]
     out = run_mwsis3d(
         train, val, p, sched.steps, Segmentor3DConfig.preset(sched.model), int(cfg.seed),
         log=ctx.log, report=lambda step, m: ctx.report(step, m["ap3d/mean"]), progress=False,
+        checkpoint=run_dir / "checkpoint.pt",
     )
     if out.first_val_prediction is not None:
         inst = out.first_val_prediction
-        plot_bev(out.first_val_points.numpy(), inst.semantic.numpy(), None, None,
+        save_frame_pictures(val[0], run_dir / "pictures")
+        plot_bev(out.first_val_points.numpy(), inst.semantic.cpu().numpy(), None, None,
                  ctx.picture_path(f"{val[0].frame_id} predicted classes (BEV)"),
                  title=f"{cfg.name}: predicted classes, {val[0].frame_id}")
     return out.metrics

@@ -128,11 +128,18 @@ def _encode_points(source: str, item: PointMasks, num_points: int | None) -> _En
     return _encode(masks, classes, scores)
 
 
+def _areas(rles: list[dict]) -> np.ndarray:
+    """Mask areas; pycocotools 2.0.11's ``area`` overflows on 256 or more RLEs in one call, so it
+    is called on chunks of 255."""
+    chunks = [mask_utils.area(rles[i : i + 255]) for i in range(0, len(rles), 255)]
+    return np.concatenate(chunks) if chunks else np.zeros(0)
+
+
 def _annotations(images: Sequence[_Encoded], with_scores: bool) -> list[dict]:
     """COCO annotation dicts (ids from 1, category = class + 1) for all instances."""
     anns = []
     for image_id, image in enumerate(images, start=1):
-        areas, boxes = mask_utils.area(image.rles), mask_utils.toBbox(image.rles)
+        areas, boxes = _areas(image.rles), mask_utils.toBbox(image.rles)
         for j, rle in enumerate(image.rles):
             ann = {
                 "id": len(anns) + 1,

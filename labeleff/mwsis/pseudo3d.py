@@ -6,6 +6,7 @@ ring/column indices, cameras and weak 2D boxes of the frame, never its ground tr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -41,6 +42,9 @@ class PseudoLabelConfig:
         overlap: which box a point in several boxes takes: ``"smallest"`` or ``"last"`` (official).
         ccl_radius: BEV linking distance per class (metres).
         background_prop, ignore_prop: ring-filter leakage thresholds.
+        ccl_spacing: range-adaptive SPG radius (not in the release): a box's linking radius is
+            at least this many azimuth point spacings at its mean range, ``k * d * 2 pi / C``
+            (C = ``frame.num_columns``); 0 keeps the release's fixed class radii.
         ring_tau_per_metre, ring_window: ring segmentation rule (see ``ring_segments``).
         rsc_ratio, rsc_skip_classes: RSC majority share and classes RSC never spreads.
         device: torch device the computation runs on.
@@ -55,6 +59,7 @@ class PseudoLabelConfig:
     ignore_prop: float = 0.05
     ring_tau_per_metre: float = 0.0048
     ring_window: tuple[float, int, int] = (500.0, 12, 50)
+    ccl_spacing: float = 3.0
     rsc_ratio: float = 0.7
     rsc_skip_classes: tuple[int, ...] = (1,)
     device: str = "cpu"
@@ -137,7 +142,11 @@ def _segments(
 
 
 def _flags(
-    hits: FrustumHits, xyz: torch.Tensor, segment_ids: torch.Tensor, cfg: PseudoLabelConfig
+    hits: FrustumHits,
+    xyz: torch.Tensor,
+    segment_ids: torch.Tensor,
+    cfg: PseudoLabelConfig,
+    num_columns: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(flags (N,), kept pairs (P,)) after the enabled SPG stages."""
     in_box = hits.in_box()
@@ -149,7 +158,8 @@ def _flags(
         flags = base_flags(in_box, hits.in_image)
     if not cfg.spg:
         return flags, flags[hits.point] == FLAG_CANDIDATE
-    keep = spg_keep_pairs(xyz, hits.point, hits.box, hits.box_labels, flags, cfg.ccl_radius)
+    step = cfg.ccl_spacing * 2 * math.pi / num_columns if num_columns > 0 else 0.0
+    keep = spg_keep_pairs(xyz, hits.point, hits.box, hits.box_labels, flags, cfg.ccl_radius, step)
     return drop_unclustered(flags, hits.point, keep), keep
 
 
@@ -193,7 +203,7 @@ def pseudo_labels(frame: Frame, cfg: PseudoLabelConfig | None = None) -> PseudoL
     segment_ids = _segments(frame, cfg, xyz, ring, column)
     hits = frustum_hits(xyz, frame.cameras, frame.weak.boxes2d)
     _check_box_labels(frame, hits.box_labels)
-    flags, keep = _flags(hits, xyz, segment_ids, cfg)
+    flags, keep = _flags(hits, xyz, segment_ids, cfg, frame.num_columns)
     rank = box_priority(hits.box_area, cfg.overlap)
     box_index = resolve_overlaps(hits.point[keep], hits.box[keep], rank, xyz.shape[0])
     labels = labels_from_boxes(flags, box_index, hits.box_labels)

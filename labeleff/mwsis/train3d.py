@@ -15,13 +15,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from labeleff.data.classes import CCL_RADIUS
 from labeleff.data.frame import Frame
 from labeleff.engine.ema import EMATeacher
-from labeleff.engine.loop import EMAHook, Hook, NaNGuard, Trainer
+from labeleff.engine.loop import CheckpointHook, EMAHook, Hook, NaNGuard, Trainer
 from labeleff.engine.optim import build_adamw, one_cycle_schedule
 from labeleff.errors import DataError
 from labeleff.metrics.coco_masks import PointMasks, point_mask_ap
@@ -65,6 +67,10 @@ class MWSIS3DParams:
         pvc_history, pvc_low, pvc_high: PVC history length and confidence thresholds.
         rsc_ratio: RSC majority share.
         ring_background_prop, ring_ignore_prop: SPG ring-filter leakage thresholds.
+        ccl_spacing: SPG linking-radius floor in azimuth spacings (0: the release's radii).
+        vote_weight: weight of the vote L1 loss (release: 1 against focal 100).
+        cluster_radii: BEV linking radii of instance inference per class (metres); empty: the
+            release's (0.6, 0.1, 0.4).
         data_seed: seed of the built-in scenes (the same data for every training seed).
         eval_every: evaluate (and report to a pruner) every this many steps; 0: only at the end.
     """
@@ -88,6 +94,9 @@ class MWSIS3DParams:
     rsc_ratio: float = 0.7
     ring_background_prop: float = 0.5
     ring_ignore_prop: float = 0.05
+    ccl_spacing: float = 3.0
+    vote_weight: float = 1.0
+    cluster_radii: tuple[float, ...] = ()
     data_seed: int = 0
     eval_every: int = 0
 
@@ -154,7 +163,7 @@ def label_config(p: MWSIS3DParams) -> PseudoLabelConfig:
     """The pseudo-label configuration of a row."""
     return PseudoLabelConfig(spg=p.spg, ring_filter=p.spg, rsc=p.rsc, rsc_ratio=p.rsc_ratio,
                              background_prop=p.ring_background_prop,
-                             ignore_prop=p.ring_ignore_prop)
+                             ignore_prop=p.ring_ignore_prop, ccl_spacing=p.ccl_spacing)
 
 
 def in_image_mask(frame: Frame) -> Tensor:
@@ -176,8 +185,9 @@ def gt_targets(frame: Frame) -> tuple[Tensor, Tensor, Tensor]:
     return torch.as_tensor(gt.point_semantic).long(), offsets, mask
 
 
-def build_sample(frame: Frame, p: MWSIS3DParams) -> TrainSample:
-    """Training targets of one frame (pseudo labels read only its training view)."""
+def build_sample(frame: Frame, p: MWSIS3DParams, device: str | torch.device = "cpu"
+                 ) -> TrainSample:
+    """Training targets of one frame on ``device`` (pseudo labels read only its training view)."""
     view = frame.training_view()
     pl = pseudo_labels(view, label_config(p))
     keep = pl.in_image
@@ -186,8 +196,9 @@ def build_sample(frame: Frame, p: MWSIS3DParams) -> TrainSample:
     else:
         labels, offsets, vmask = pl.labels, pl.vote_targets, pl.vote_mask
     pts = torch.as_tensor(view.points[:, :4], dtype=torch.float32)
-    return TrainSample(view.frame_id, pts[keep], labels[keep].long(), offsets[keep].float(),
-                       vmask[keep], pl.segment_ids[keep])
+    return TrainSample(view.frame_id, pts[keep].to(device), labels[keep].long().to(device),
+                       offsets[keep].float().to(device), vmask[keep].to(device),
+                       pl.segment_ids[keep].to(device))
 
 
 def stage_quality(frames: Sequence[Frame]) -> dict[str, float]:
@@ -216,7 +227,7 @@ def collate(samples: Sequence[TrainSample], gen: torch.Generator, labels: Sequen
         p, o, _ = augment_points(s.points, gen, s.offsets)
         pts.append(p)
         offs.append(o)
-        bidx.append(torch.full((len(p),), i, dtype=torch.long))
+        bidx.append(torch.full((len(p),), i, dtype=torch.long, device=p.device))
     return (torch.cat(pts), torch.cat(bidx), torch.cat(list(labels)), torch.cat(offs),
             torch.cat(list(masks)))
 
@@ -280,21 +291,20 @@ class MWSIS3DStep:
         labels, masks = self.targets(batch, step, pts, bidx)
         out = self.model(pts, bidx)
         return segmentor_losses(out.logits, out.votes, out.valid, torch.cat(labels), offs,
-                                torch.cat(masks), Loss3DConfig())
+                                torch.cat(masks), Loss3DConfig(vote_weight=self.p.vote_weight))
 
 
 @torch.no_grad()
-def predict(model: Segmentor3D, sample: TrainSample, rsc: bool, rsc_ratio: float
-            ) -> Instances3D:
+def predict(model: Segmentor3D, sample: TrainSample, p: MWSIS3DParams) -> Instances3D:
     """Instances of one frame (eval mode); RSC corrects the semantic prediction first."""
     model.eval()
     out = model(sample.points)
     semantic = None
-    if rsc:
+    if p.rsc:
         semantic, _ = semantic_from_logits(out.logits, out.valid)
-        semantic = rsc_correct(semantic, sample.segment_ids, ratio=rsc_ratio)
+        semantic = rsc_correct(semantic, sample.segment_ids, ratio=p.rsc_ratio)
     return infer_instances(sample.points[:, :3], out.logits, out.votes, out.valid,
-                           semantic=semantic)
+                           radii=tuple(p.cluster_radii) or CCL_RADIUS, semantic=semantic)
 
 
 def evaluate(model: Segmentor3D, frames: Sequence[Frame], samples: Sequence[TrainSample],
@@ -303,13 +313,13 @@ def evaluate(model: Segmentor3D, frames: Sequence[Frame], samples: Sequence[Trai
     gts, preds, sem_pred, sem_gt, first = [], [], [], [], None
     for f, s in zip(frames, samples, strict=True):
         keep = in_image_mask(f)
-        inst = predict(model, s, p.rsc, p.rsc_ratio)
-        first = first or inst
+        inst = predict(model, s, p)
+        first = inst if first is None else first
         gt_ids = torch.as_tensor(f.gt.point_instance)[keep]
         gts.append(PointMasks(gt_ids.numpy(), f.gt.labels3d, None))
-        preds.append(PointMasks(inst.instance_ids.numpy(), inst.instance_class.numpy(),
-                                inst.instance_score.numpy()))
-        sem_pred.append(inst.semantic)
+        preds.append(PointMasks(inst.instance_ids.cpu().numpy(), inst.instance_class.cpu().numpy(),
+                                inst.instance_score.cpu().numpy()))
+        sem_pred.append(inst.semantic.cpu())
         sem_gt.append(torch.as_tensor(f.gt.point_semantic)[keep])
     ap = point_mask_ap(gts, preds)
     metrics = {f"ap3d/{_ap_name(k)}": v for k, v in ap.items()}
@@ -338,7 +348,8 @@ def _eval_model(model: Segmentor3D, teacher: EMATeacher | None, fn: Callable[[],
 
 def run_mwsis3d(train: Sequence[Frame], val: Sequence[Frame], p: MWSIS3DParams, steps: int,
                 model_cfg: Segmentor3DConfig, seed: int, log: LogFn | None = None,
-                report: LogFn | None = None, progress: bool = True) -> RunOutput:
+                report: LogFn | None = None, progress: bool = True,
+                checkpoint: Path | None = None) -> RunOutput:
     """Trains one MWSIS 3D row and evaluates it.
 
     Args:
@@ -350,23 +361,28 @@ def run_mwsis3d(train: Sequence[Frame], val: Sequence[Frame], p: MWSIS3DParams, 
         log: ``log(step, scalars)`` per training step (curves), or None.
         report: ``report(step, {"ap3d/mean": v})`` at intermediate evaluations (pruning).
         progress: show progress bars.
+        checkpoint: where to save the final model (and EMA teacher) weights, or None.
 
     Returns:
         Metrics: ``ap3d/*`` (fractions), ``seg3d/*``, ``pseudo/*`` per stage, ``time/*``.
     """
     torch.manual_seed(seed)
     t0 = time.perf_counter()
-    samples = [build_sample(f, p) for f in train]
-    val_samples = [build_sample(f, MWSIS3DParams(supervision="pseudo", spg=False, rsc=p.rsc))
-                   for f in val]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    samples = [build_sample(f, p, device) for f in train]
+    val_p = MWSIS3DParams(supervision="pseudo", spg=False, rsc=p.rsc)
+    val_samples = [build_sample(f, val_p, device) for f in val]  # points and ring segments
     t_labels = time.perf_counter() - t0
-    model = Segmentor3D(model_cfg, device="cpu")
+    model = Segmentor3D(model_cfg, device=device).to(device)
     teacher = EMATeacher.for_run(model, steps) if p.ema else None
     opt = build_adamw(model, lr=p.lr, weight_decay=p.weight_decay)
     step_fn = MWSIS3DStep(model, samples, p, steps, seed, teacher)
     hooks: list[Hook] = [NaNGuard()]
     if teacher is not None:
         hooks.append(EMAHook(teacher))
+    if checkpoint is not None:
+        extra = {"ema": teacher} if teacher is not None else {}
+        hooks.append(CheckpointHook(checkpoint, every=0, extra=extra, resume=False))
     hooks.append(_CallbackHook(log, report, lambda: _eval_model(
         model, teacher, lambda: evaluate(model, val, val_samples, p)[0]), p.eval_every))
     trainer = Trainer(model, opt, step_fn, steps, one_cycle_schedule(opt, steps), hooks,
@@ -382,7 +398,7 @@ def run_mwsis3d(train: Sequence[Frame], val: Sequence[Frame], p: MWSIS3DParams, 
     metrics.update({"time/labels_s": t_labels, "time/train_s": t_train,
                     "time/step_ms": 1000 * t_train / max(steps, 1),
                     "time/eval_s": time.perf_counter() - t2})
-    return RunOutput(metrics, first, val_samples[0].points if val_samples else None)
+    return RunOutput(metrics, first, val_samples[0].points.cpu() if val_samples else None)
 
 
 def _pvc_quality(frames: Sequence[Frame], samples: Sequence[TrainSample], step: MWSIS3DStep
@@ -391,7 +407,7 @@ def _pvc_quality(frames: Sequence[Frame], samples: Sequence[TrainSample], step: 
     preds, gts = [], []
     for f, s in zip(frames, samples, strict=True):
         labels, _ = apply_pvc(s.labels, step.history.vote(s.frame_id), s.vote_mask)
-        preds.append(labels)
+        preds.append(labels.cpu())
         gts.append(torch.as_tensor(f.gt.point_semantic)[in_image_mask(f)])
     q = pseudo_label_quality(torch.cat(preds), torch.cat(gts))
     return {f"pseudo/pvc/{k}": v for k, v in q.items()}
