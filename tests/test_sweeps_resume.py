@@ -22,7 +22,7 @@ from tests.tiny import TINY
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS = ("baseline", "+SPG")
-SLOW = (*TINY, "params.steps=20")  # a few seconds per run
+SLOW = (*TINY, "params.steps=12")  # a few seconds per run, pictures included
 WORKER = f"""
 import sys
 from sweeps.grid import SweepSpec, run_grid
