@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from benchmarks.config import make_config
+from labeleff.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,22 @@ def get_suite(name: str) -> Suite:
     return SUITES[name]()
 
 
+def select_rows(spec: Suite, names: tuple[str, ...]) -> tuple[Row, ...]:
+    """The suite's rows named in ``names`` (suite order); all rows when ``names`` is empty.
+
+    Raises:
+        DataError: a name is not a row of the suite (the message lists the rows).
+    """
+    known = [row.name for row in spec.rows]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise DataError("--rows", f"suite {spec.name!r} has no row(s) {unknown}; rows: {known}")
+    return tuple(row for row in spec.rows if not names or row.name in names)
+
+
 def expand_suite(
-    spec: Suite, *, preset: str, data: str, seeds: int, overrides: tuple[str, ...] = ()
+    spec: Suite, *, preset: str, data: str, seeds: int, overrides: tuple[str, ...] = (),
+    rows: tuple[str, ...] = (),
 ) -> list[Job]:
     """One job per (row, seed), the suite's forced preset/seeds taking precedence.
 
@@ -88,11 +103,12 @@ def expand_suite(
         data: ``synthetic`` or ``kitti:PATH``.
         seeds: seeds ``0..seeds-1`` when the suite forces no count.
         overrides: user dotlist overrides, applied after each row's own overrides.
+        rows: names of the rows to run (empty: every row); see :func:`select_rows`.
     """
     preset = spec.preset or preset
     n_seeds = spec.seeds or seeds
     jobs = []
-    for row in spec.rows:
+    for row in select_rows(spec, rows):
         for seed in range(n_seeds):
             base = {"name": row.name, "kind": spec.kind, "seed": seed, "preset": preset,
                     "data": data}
@@ -113,10 +129,13 @@ def _mwsis3d_rows() -> tuple[Row, ...]:
     )
 
 
+# TPE ranges around the release's settings (fields of labeleff.mwsis.train3d.MWSIS3DParams).
 MWSIS3D_SEARCH_SPACE: dict[str, dict[str, Any]] = {
-    "params.rsc_fg_ratio": {"type": "float", "low": 0.3, "high": 0.8},
-    "params.rsc_bg_ratio": {"type": "float", "low": 0.01, "high": 0.2, "log": True},
-    "params.pvc_threshold": {"type": "float", "low": 0.3, "high": 0.9},
+    "params.rsc_ratio": {"type": "float", "low": 0.5, "high": 0.9},
+    "params.ring_background_prop": {"type": "float", "low": 0.3, "high": 0.7},
+    "params.ring_ignore_prop": {"type": "float", "low": 0.01, "high": 0.2, "log": True},
+    "params.pvc_high": {"type": "float", "low": 0.55, "high": 0.8},
+    "params.pvc_start": {"type": "float", "low": 0.3, "high": 0.7},
 }
 
 

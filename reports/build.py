@@ -18,7 +18,7 @@ from benchmarks.suites import SUITES, get_suite
 from benchmarks.tracking import start_run
 from reports import figures, tables
 from reports.collect import collect
-from reports.metrics_catalog import describe, metric_order
+from reports.metrics_catalog import describe, is_summary_key, metric_order
 
 MIN_PARAM_VALUES = 3
 
@@ -30,7 +30,8 @@ class Report:
     Attributes:
         index: the ``report.md`` path.
         files: every table and figure written.
-        summary: Markdown of each group's table holding the suite's primary metric.
+        summary: plain text for the terminal: per group, the headline keys (mean, classes,
+            sub-metric means) of the family holding the suite's primary metric.
     """
 
     index: Path
@@ -67,15 +68,23 @@ def _write_tables(long: pd.DataFrame, rows: list[str], name: str, caption: str,
     for family in dict.fromkeys(describe(k).family for k in keys):
         metrics = [k for k in keys if describe(k).family == family]
         part = stats[stats["metric"].isin(metrics)]
-        text = f"{caption} Metric family: {describe(metrics[0]).group_title}."
-        stem = folder / f"{name}-{slugify(family)}"
-        outputs = {".tex": tables.to_latex(part, metrics, text, f"tab:{name}-{slugify(family)}"),
-                   ".md": tables.to_markdown(part, metrics, text), ".csv": tables.to_csv(part)}
+        stem, label = folder / f"{name}-{slugify(family)}", f"tab:{name}-{slugify(family)}"
+        outputs = {".tex": tables.to_latex(part, metrics, caption, label),
+                   ".md": tables.to_markdown(part, metrics, caption), ".csv": tables.to_csv(part)}
         for suffix, content in outputs.items():
             atomic_write_text(stem.with_suffix(suffix), content)
             files.append(stem.with_suffix(suffix))
         markdowns[family] = outputs[".md"]
     return files, markdowns
+
+
+def _summary(long: pd.DataFrame, rows: list[str], metric: str, heading: str) -> str:
+    """Terminal table of the headline keys of ``metric``'s family (see ``is_summary_key``)."""
+    family = describe(metric).family
+    keys = [k for k in metric_order(list(dict.fromkeys(long["metric"])))
+            if describe(k).family == family and is_summary_key(k)]
+    part = long[long["metric"].isin(keys)]
+    return tables.to_text(tables.summarize(part, rows), keys, heading)
 
 
 def _write_figures(long: pd.DataFrame, curves: pd.DataFrame, group: pd.DataFrame,
@@ -97,9 +106,9 @@ def _group_section(results, group: pd.DataFrame, out_dir: Path) -> tuple[str, li
     name = f"{suite}-{preset}-{slugify(data)}"
     long = results.metrics.merge(group, on="run")
     rows = _row_order(suite, group["row"])
-    seeds = sorted(set(group.groupby("row")["seed"].nunique()))
+    seeds = "/".join(map(str, sorted(set(group.groupby("row")["seed"].nunique()))))
     caption = (f"Suite {suite}, preset {preset}, data {data}: mean ± std over "
-               f"{'/'.join(map(str, seeds))} seed(s), last checkpoint; best mean in bold.")
+               f"{seeds} seed(s), last checkpoint; best mean in bold.")
     files, markdowns = _write_tables(long, rows, name, caption, out_dir / "tables")
     curves = results.curves.merge(group[["run", "row"]], on="run")
     metric = _primary_metric(suite, list(dict.fromkeys(long["metric"])))
@@ -107,7 +116,8 @@ def _group_section(results, group: pd.DataFrame, out_dir: Path) -> tuple[str, li
     links = [f"- [{p.relative_to(out_dir)}]({p.relative_to(out_dir)})" for p in files + pictures]
     images = [f"![{p.stem}]({p.relative_to(out_dir)})" for p in pictures if p.suffix == ".png"]
     text = "\n".join([f"## {name}", "", *markdowns.values(), *images, "", "Files:", *links, ""])
-    return text, files + pictures, markdowns[describe(metric).family]
+    summary = _summary(long, rows, metric, f"{name}: mean ± std over {seeds} seed(s)")
+    return text, files + pictures, summary
 
 
 def build_report(out_dir: Path, wandb_mode: str = "disabled",

@@ -45,7 +45,8 @@ class MetricInfo:
         key: the metric key, e.g. ``ap3d/Vehicle``.
         family: its family prefix (``ap3d``).
         group_title: the family header with unit, e.g. ``3D point mask AP@[.5:.95] (...) (%)``.
-        item: the column label inside the family, e.g. ``Vehicle`` or ``spg precision``.
+        item: the column label inside the family, e.g. ``Vehicle``, ``AP50`` (for
+            ``ap3d/AP50/mean``) or ``spg Vehicle precision``.
         scale: factor from stored value to displayed value.
         higher_is_better: direction used to mark the best value.
     """
@@ -64,15 +65,28 @@ class MetricInfo:
 
 
 def describe(key: str) -> MetricInfo:
-    """Display information for ``key`` (unknown families keep the raw key, scale 1)."""
+    """Display information for ``key`` (unknown families keep the raw key, scale 1).
+
+    The item is the key after the family, ``/`` shown as spaces and a trailing ``/mean`` of a
+    sub-metric dropped (``ap3d/AP50/mean`` -> ``AP50``; ``ap3d/mean`` stays ``mean``).
+    """
     family, _, item = key.partition("/")
+    item = item.removesuffix("/mean").replace("/", " ")
     known = FAMILIES.get(family)
     if known is None:
         lower = any(word in key.lower() for word in LOWER_IS_BETTER_WORDS)
-        return MetricInfo(key, family, family, item.replace("/", " ") or key, 1.0, not lower)
+        return MetricInfo(key, family, family, item or key, 1.0, not lower)
     title = f"{known.title} ({known.unit})" if known.unit else known.title
-    return MetricInfo(key, family, title, item.replace("/", " "), known.scale,
-                      known.higher_is_better)
+    return MetricInfo(key, family, title, item, known.scale, known.higher_is_better)
+
+
+def is_summary_key(key: str) -> bool:
+    """True for a family's headline keys: ``<family>/<item>`` and ``<family>/<sub>/mean``.
+
+    E.g. ``ap3d/mean``, ``ap3d/Vehicle`` and ``ap3d/AP50/mean``, but not ``ap3d/AP50/Vehicle``.
+    """
+    parts = key.split("/")
+    return len(parts) == 2 or (len(parts) == 3 and parts[2] == "mean")
 
 
 def family_order(family: str) -> int:
@@ -85,11 +99,16 @@ ITEM_ORDER = ("mean", "Vehicle", "Pedestrian", "Cyclist")
 
 
 def metric_order(keys: list[str]) -> list[str]:
-    """Sort metric keys: by family (catalog order), then ``mean`` and classes, then by name."""
+    """Sort metric keys: by family (catalog order), then by the parts before the first ``mean``
+    or class name (none first), then ``mean`` and the classes in that order, then by name.
 
-    def rank(key: str) -> tuple[int, int, str]:
-        family, _, item = key.partition("/")
-        known = ITEM_ORDER.index(item) if item in ITEM_ORDER else len(ITEM_ORDER)
-        return family_order(family), known, key
+    E.g. ``ap3d/mean, ap3d/Vehicle, ..., ap3d/AP50/mean, ap3d/AP50/Vehicle, ...``.
+    """
+
+    def rank(key: str) -> tuple[int, tuple[str, ...], int, str]:
+        family, *parts = key.split("/")
+        at = next((i for i, part in enumerate(parts) if part in ITEM_ORDER), len(parts))
+        known = ITEM_ORDER.index(parts[at]) if at < len(parts) else len(ITEM_ORDER)
+        return family_order(family), tuple(parts[:at]), known, key
 
     return sorted(keys, key=rank)

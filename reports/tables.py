@@ -21,7 +21,8 @@ def summarize(long: pd.DataFrame, row_order: list[str]) -> pd.DataFrame:
         row_order: rows in table order.
 
     Returns:
-        Columns ``row, metric, header, mean, std, n, best`` (``best``: best mean of its column).
+        Columns ``row, metric, header, mean, std, n, best``. ``best`` marks the best mean of its
+        column as displayed (2 decimals), unless every row of the column ties for it.
     """
     stats = long.groupby(["row", "metric"], sort=False)["value"].agg(["mean", "std", "count"])
     stats = stats.reset_index().rename(columns={"count": "n"})
@@ -31,7 +32,10 @@ def summarize(long: pd.DataFrame, row_order: list[str]) -> pd.DataFrame:
     stats["header"] = info.map(lambda i: i.header)
     higher = stats["metric"].map(lambda k: describe(k).higher_is_better)
     signed = stats["mean"].where(higher, -stats["mean"])
-    stats["best"] = signed.round(6) == signed.groupby(stats["metric"]).transform("max").round(6)
+    best = signed.round(2) == signed.groupby(stats["metric"]).transform("max").round(2)
+    n_best = best.groupby(stats["metric"]).transform("sum")
+    n_rows = stats.groupby("metric")["row"].transform("size")
+    stats["best"] = best & ((n_best == 1) | (n_best < n_rows))
     stats["row"] = pd.Categorical(stats["row"], categories=row_order, ordered=True)
     return stats.sort_values(["row"], kind="stable").reset_index(drop=True)
 
@@ -49,18 +53,50 @@ def _pivot(stats: pd.DataFrame, metrics: list[str], cell, missing: str = "–") 
     return wide.reindex(columns=metrics).fillna(missing)
 
 
+def column_titles(metrics: list[str]) -> tuple[str, list[str]]:
+    """(family title shown once, short column names): items when all metrics share a family.
+
+    With several families the title is empty and every column keeps its full header.
+    """
+    infos = [describe(m) for m in metrics]
+    titles = list(dict.fromkeys(i.group_title for i in infos))
+    if len(titles) == 1:
+        return titles[0], [i.item for i in infos]
+    return "", [i.header for i in infos]
+
+
 def to_markdown(stats: pd.DataFrame, metrics: list[str], caption: str) -> str:
-    """Markdown table: one column per metric (full header), best mean in bold."""
+    """Markdown table: family title line, one short-named column per metric, best in bold."""
 
     def cell(r) -> str:
         text = format_cell(r.mean, r.std, r.n)
         return f"**{text}**" if r.best else text
 
     wide = _pivot(stats, metrics, cell)
-    headers = ["row", *(describe(m).header for m in metrics)]
-    lines = [f"*{caption}*", "", "| " + " | ".join(headers) + " |",
-             "|" + "---|" * len(headers)]
+    title, names = column_titles(metrics)
+    headers = ["row", *names]
+    lines = [f"*{caption}*", "", *([f"**{title}**", ""] if title else []),
+             "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join([str(row), *wide.loc[row]]) + " |" for row in wide.index]
+    return "\n".join(lines) + "\n"
+
+
+def to_text(stats: pd.DataFrame, metrics: list[str], heading: str) -> str:
+    """Aligned plain-text table for the terminal: heading and family title, then mean ± std.
+
+    Args:
+        stats: output of :func:`summarize`.
+        metrics: metric keys, one column each, in order.
+        heading: first line (e.g. suite, preset, data and seeds).
+    """
+    wide = _pivot(stats, metrics, lambda r: format_cell(r.mean, r.std, r.n))
+    title, names = column_titles(metrics)
+    cells = [["row", *names]] + [[str(row), *wide.loc[row]] for row in wide.index]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+    lines = [heading, *([title] if title else [])]
+    lines += ["  ".join(text.ljust(w) if i == 0 else text.rjust(w)
+                        for i, (text, w) in enumerate(zip(line, widths, strict=True))).rstrip()
+              for line in cells]
     return "\n".join(lines) + "\n"
 
 

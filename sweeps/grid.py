@@ -48,6 +48,7 @@ class SweepSpec:
         force: re-run finished runs.
         wandb_mode: ``offline``, ``online`` or ``disabled``.
         plugins: modules to import so that the suite's experiment kind is registered.
+        rows: names of the suite's rows to run (empty: every row).
         heartbeat: (interval, grace period) in seconds for RDB storages.
     """
 
@@ -61,12 +62,13 @@ class SweepSpec:
     force: bool = False
     wandb_mode: str = "disabled"
     plugins: tuple[str, ...] = ()
+    rows: tuple[str, ...] = ()
     heartbeat: tuple[int, int] = (30, 90)
 
     def jobs(self) -> dict[tuple[str, int], Job]:
         """The suite's jobs keyed by (row, seed)."""
         jobs = expand_suite(get_suite(self.suite), preset=self.preset, data=self.data,
-                            seeds=self.seeds, overrides=self.overrides)
+                            seeds=self.seeds, overrides=self.overrides, rows=self.rows)
         return {(job.row, job.seed): job for job in jobs}
 
     def study_name(self) -> str:
@@ -141,7 +143,7 @@ def requeue_missing(study: optuna.Study, grid: list[tuple[str, int]], force: boo
 def make_objective(spec: SweepSpec, jobs: dict[tuple[str, int], Job]) -> Callable:
     """The objective run by workers: one queued (row, seed) point -> the suite's metric."""
     suite = get_suite(spec.suite)
-    rows = list(dict.fromkeys(row for row, _ in jobs))
+    rows = [row.name for row in suite.rows]  # all rows: a --rows run shares the study
     seeds = sorted({seed for _, seed in jobs})
     out_dir = Path(spec.out_dir) / spec.suite
 
