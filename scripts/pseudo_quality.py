@@ -11,31 +11,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
-from labeleff.data.frame import Frame
 from labeleff.data.kitti import read_kitti_frame
 from labeleff.data.synthetic import PRESETS, load_frames
-from labeleff.metrics.pseudo import pseudo_label_quality
-from labeleff.mwsis.pseudo3d import pseudo_labels
-from labeleff.mwsis.train3d import STAGES
+from labeleff.mwsis.train3d import stage_table
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ("Foreground/precision", "Foreground/recall", "Foreground/iou", "Vehicle/iou",
            "Pedestrian/iou", "Cyclist/iou", "ignore_fraction")
-
-
-def stage_table(frames: list[Frame]) -> dict[str, dict[str, float]]:
-    """Quality of every stage over ``frames``, pooled over their in-image points."""
-    table = {}
-    for name, cfg in STAGES.items():
-        preds, gts = [], []
-        for f in frames:
-            pl = pseudo_labels(f.training_view(), cfg)
-            preds.append(pl.labels[pl.in_image])
-            gts.append(torch.as_tensor(f.gt.point_semantic)[pl.in_image])
-        table[name] = pseudo_label_quality(torch.cat(preds), torch.cat(gts))
-    return table
 
 
 def print_table(title: str, table: dict[str, dict[str, float]]) -> None:

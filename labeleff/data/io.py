@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from labeleff.atomic import atomic_path
 from labeleff.data.frame import Boxes2D, Camera, Frame, GroundTruth, WeakLabels
 from labeleff.errors import DataError
 
@@ -72,16 +71,8 @@ def save_frame_npz(frame: Frame, path: Path, compress: bool = True) -> None:
         path: target ``.npz`` file; parent folders are created.
         compress: zip-deflate the arrays (smaller, slower).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            (np.savez_compressed if compress else np.savez)(f, **_flatten(frame))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(Path(path)) as tmp:
+        (np.savez_compressed if compress else np.savez)(tmp, **_flatten(frame))
 
 
 def _unflatten(a: dict[str, np.ndarray]) -> Frame:

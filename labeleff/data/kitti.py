@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from labeleff.data.atomic import atomic_write_bytes, atomic_write_text
+from labeleff.atomic import atomic_write_bytes, atomic_write_text
 from labeleff.data.classes import BACKGROUND, CLASS_TO_KITTI_NAME, KITTI_NAME_TO_CLASS
 from labeleff.data.frame import Boxes2D, Camera, Frame, GroundTruth, WeakLabels
 from labeleff.data.kitti_sidecar import frame_from_sidecar, sidecar_path, write_sidecar

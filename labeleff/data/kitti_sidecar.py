@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labeleff.data.atomic import atomic_path
+from labeleff.atomic import atomic_path
 from labeleff.data.frame import Boxes2D, Camera, Frame, GroundTruth, WeakLabels
 from labeleff.errors import DataError
 

@@ -14,8 +14,6 @@ norm, steps the optimizer and scheduler, and calls the hooks around it:
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +22,8 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from tqdm import tqdm
+
+from labeleff.atomic import atomic_path
 
 StepFn = Callable[["Trainer", int], dict[str, Tensor]]
 
@@ -289,16 +289,8 @@ def save_checkpoint(path: str | Path, trainer: Trainer, extra: Mapping[str, Stat
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         "extra": {k: v.state_dict() for k, v in extra.items()},
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(Path(path)) as tmp:
+        torch.save(state, tmp)
 
 
 def load_checkpoint(path: str | Path, trainer: Trainer, extra: Mapping[str, Stateful]) -> None:

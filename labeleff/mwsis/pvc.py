@@ -7,12 +7,11 @@ that label; a single abstaining or unfilled slot blocks the vote.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from labeleff.atomic import atomic_path
 from labeleff.data.classes import BACKGROUND, IGNORE
 from labeleff.errors import DataError
 
@@ -53,11 +52,8 @@ class PVCHistory:
         if self.directory is None:
             self._memory[frame_id] = hist
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-        os.close(fd)
-        torch.save(hist.cpu(), tmp)
-        os.replace(tmp, self.directory / f"{frame_id}.pt")
+        with atomic_path(self.directory / f"{frame_id}.pt") as tmp:
+            torch.save(hist.cpu(), tmp)
 
     def update(self, frame_id: str, probs: torch.Tensor) -> None:
         """Push the newest teacher probabilities of a frame into slot 0 (older slots shift back).

@@ -212,22 +212,27 @@ def build_sample(frame: Frame, p: MWSIS3DParams, device: str | torch.device = "c
                        pl.segment_ids[keep].to(device))
 
 
-def stage_quality(frames: Sequence[Frame]) -> dict[str, float]:
-    """Pseudo-label quality of every stage over ``frames`` (in-image points, pooled).
+def stage_table(frames: Sequence[Frame]) -> dict[str, dict[str, float]]:
+    """Pseudo-label quality of every stage in ``STAGES`` over ``frames`` (in-image points, pooled).
 
     Returns:
-        ``pseudo/<stage>/<class or Foreground>/<precision|recall|iou>`` fractions.
+        stage name -> ``pseudo_label_quality`` dict (``<class or Foreground>/<measure>``).
     """
-    out: dict[str, float] = {}
+    table = {}
     for name, cfg in STAGES.items():
         preds, gts = [], []
         for f in frames:
             pl = pseudo_labels(f.training_view(), cfg)
             preds.append(pl.labels[pl.in_image])
             gts.append(torch.as_tensor(f.gt.point_semantic)[pl.in_image])
-        q = pseudo_label_quality(torch.cat(preds), torch.cat(gts))
-        out.update({f"pseudo/{name}/{k}": v for k, v in q.items()})
-    return out
+        table[name] = pseudo_label_quality(torch.cat(preds), torch.cat(gts))
+    return table
+
+
+def stage_quality(frames: Sequence[Frame]) -> dict[str, float]:
+    """:func:`stage_table` flattened to ``pseudo/<stage>/<class or Foreground>/<measure>``."""
+    table = stage_table(frames)
+    return {f"pseudo/{name}/{k}": v for name, q in table.items() for k, v in q.items()}
 
 
 def collate(samples: Sequence[TrainSample], gen: torch.Generator, labels: Sequence[Tensor],

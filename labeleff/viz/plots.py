@@ -20,7 +20,7 @@ from matplotlib import colormaps  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from labeleff.data.atomic import atomic_path  # noqa: E402
+from labeleff.atomic import atomic_path  # noqa: E402
 from labeleff.data.classes import CLASSES  # noqa: E402
 from labeleff.data.frame import Boxes2D, Camera, Frame, GroundTruth  # noqa: E402
 from labeleff.errors import GroundTruthAccessError  # noqa: E402
