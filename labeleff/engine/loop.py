@@ -105,7 +105,7 @@ class Trainer:
         self.model.train()
         self._call("before_train")
         bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.progress,
-                   dynamic_ncols=True)
+                   leave=False, dynamic_ncols=True, desc="train")
         while self.step < self.total_steps:
             self._call("before_step")
             self._run_step(self.step + 1)
