@@ -108,8 +108,8 @@ def expand_suite(
     preset = spec.preset or preset
     n_seeds = spec.seeds or seeds
     jobs = []
-    for row in select_rows(spec, rows):
-        for seed in range(n_seeds):
+    for seed in range(n_seeds):  # seed-major: a complete table for seed 0 comes first
+        for row in select_rows(spec, rows):
             base = {"name": row.name, "kind": spec.kind, "seed": seed, "preset": preset,
                     "data": data}
             jobs.append(Job(row.name, seed, make_config(base, row.overrides + overrides)))

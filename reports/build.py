@@ -91,7 +91,7 @@ def _write_figures(long: pd.DataFrame, curves: pd.DataFrame, group: pd.DataFrame
                    rows: list[str], name: str, metric: str, folder: Path) -> list[Path]:
     """Ablation bars, pseudo-label quality (if any), training curves (if any), param curves."""
     files = figures.ablation_bars(long, metric, rows, folder / f"{name}-ablation")
-    if long["metric"].str.match(r"^pseudo/[^/]+/[^/]+$").any():
+    if long["metric"].isin(figures.PSEUDO_MEASURES).any():
         files += figures.pseudo_quality_bars(long, rows, folder / f"{name}-pseudo-quality")
     if not curves.empty:
         files += figures.training_curves(curves, folder / f"{name}-curves")

@@ -49,18 +49,21 @@ def ablation_bars(long: pd.DataFrame, metric: str, row_order: list[str], stem: P
     return save(figure, stem)
 
 
+PSEUDO_MEASURES = ("pseudo/precision", "pseudo/recall", "pseudo/iou")
+
+
 def pseudo_quality_bars(long: pd.DataFrame, row_order: list[str], stem: Path) -> list[Path]:
-    """Grouped bars of ``pseudo/<stage>/<measure>``: x = stage, hue = measure, one panel per row."""
-    data = long[long["metric"].str.count("/") == 2]
-    data = data[data["metric"].str.startswith("pseudo/")]
-    parts = data["metric"].str.split("/", expand=True)
-    data = data.assign(stage=parts[1], measure=parts[2], shown=data["value"] * 100)
+    """Grouped bars of ``pseudo/{precision,recall,iou}`` per row (each row trains on its own
+    pseudo-label stage), with seed spread."""
+    data = long[long["metric"].isin(PSEUDO_MEASURES)]
+    data = data.assign(measure=data["metric"].str.split("/").str[1], shown=data["value"] * 100)
     rows = [row for row in row_order if row in set(data["row"])]
-    grid = sns.catplot(data=data, kind="bar", x="stage", y="shown", hue="measure", col="row",
-                       order=list(dict.fromkeys(data["stage"])),
-                       col_order=rows, col_wrap=min(3, len(rows)), errorbar="sd", height=3)
-    grid.set_axis_labels("pseudo-label stage", describe("pseudo/x").group_title)
-    return save(grid.figure, stem)
+    figure, ax = plt.subplots(figsize=(1.6 * len(rows) + 2, 3.4))
+    sns.barplot(data=data, x="row", y="shown", hue="measure", order=rows, errorbar="sd", ax=ax,
+                capsize=0.1)
+    ax.set(xlabel="training labels of the row", ylabel=describe("pseudo/iou").group_title)
+    ax.tick_params(axis="x", labelrotation=20)
+    return save(figure, stem)
 
 
 def training_curves(curves: pd.DataFrame, stem: Path) -> list[Path]:

@@ -3,7 +3,7 @@
 Key convention: ``<family>/<item>`` or ``<family>/<stage>/<measure>``, values as fractions for
 AP, precision, recall, IoU and PQ (0..1; shown x100 in %), e.g. ``ap3d/mean``,
 ``ap3d/Vehicle``, ``ap2d/Pedestrian``, ``det3d/Cyclist``, ``bev/Vehicle``,
-``pseudo/spg/precision``, ``pq/mean``, ``rel/full`` (ratio to full supervision).
+``pseudo/precision``, ``pq/mean``, ``rel/full`` (ratio to full supervision).
 Unknown families are shown with their raw key.
 """
 

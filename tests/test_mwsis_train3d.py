@@ -10,7 +10,7 @@ import torch
 from labeleff.data.synthetic import PRESETS, generate_frame
 from labeleff.errors import GroundTruthAccessError
 from labeleff.models.segmentor3d import Segmentor3DConfig
-from labeleff.mwsis.train3d import MWSIS3DParams, build_sample, run_mwsis3d
+from labeleff.mwsis.train3d import MWSIS3DParams, build_sample, label_quality, run_mwsis3d
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,17 @@ def test_pseudo_rows_read_no_ground_truth(frames):
     assert sample.points.shape[0] == sample.labels.shape[0] > 0
     with pytest.raises(GroundTruthAccessError):
         build_sample(view, MWSIS3DParams(supervision="gt"))
+
+
+def test_label_quality_follows_the_stage(frames):
+    def quality(p: MWSIS3DParams) -> dict[str, float]:
+        return label_quality(frames, [build_sample(f, p).labels for f in frames])
+
+    spg, base = quality(MWSIS3DParams(spg=True)), quality(MWSIS3DParams(spg=False))
+    full = quality(MWSIS3DParams(supervision="gt"))
+    assert spg["pseudo/precision"] > base["pseudo/precision"]
+    assert base["pseudo/recall"] > spg["pseudo/recall"]
+    assert full["pseudo/iou"] == full["pseudo/precision"] == 1.0
 
 
 def test_gt_row_trains_on_true_labels(frames):
@@ -45,10 +56,9 @@ def test_full_method_runs_end_to_end(frames, tmp_path):
     assert logged == [1, 2, 3, 4]
     assert (tmp_path / "ck.pt").exists()
     for key in ("ap3d/mean", "ap3d/Vehicle", "seg3d/Foreground/iou", "time/step_ms",
-                "pseudo/baseline/Foreground/iou", "pseudo/spg/Foreground/iou",
-                "pseudo/pvc/Foreground/iou"):
+                "pseudo/precision", "pseudo/recall", "pseudo/iou", "pseudo/Vehicle_iou",
+                "pseudo/ignored"):
         assert key in m
     assert 0.0 <= m["ap3d/Vehicle"] <= 1.0
-    assert m["pseudo/spg/Foreground/precision"] > m["pseudo/baseline/Foreground/precision"]
     assert all(isinstance(v, float) for v in m.values())
     assert not math.isnan(m["seg3d/Background/iou"])

@@ -61,16 +61,14 @@ def _column(markdown: str, header: str) -> dict[str, str]:
 def test_tables_hold_mean_std_and_bold_unique_best(results: Path) -> None:
     build_report(results)
     markdown = (results / "tables" / f"{GROUP}-pseudo.md").read_text()
-    iou = {row: 100 * np.array(v) for row, v in _values(results, "pseudo/spg/Vehicle/iou").items()}
+    iou = {row: 100 * np.array(v) for row, v in _values(results, "pseudo/Vehicle_iou").items()}
     means = {row: round(v.mean(), 2) for row, v in iou.items()}
     assert len(set(means.values())) == 3  # the data make the best unique
-    column = _column(markdown, "spg Vehicle iou")
+    column = _column(markdown, "Vehicle_iou")
     for row, values in iou.items():
         cell = f"{values.mean():.2f} ± {values.std(ddof=1):.2f}"
         assert column[row] == (f"**{cell}**" if means[row] == max(means.values()) else cell)
-    ties = _column(markdown, "baseline ignore_fraction")  # no ignore label without SPG: all 0
-    assert set(ties.values()) == {"0.00 ± 0.00"}  # a column that ties everywhere: no bold
-    assert markdown.count(describe("pseudo/spg/Vehicle/iou").group_title) == 1
+    assert markdown.count(describe("pseudo/Vehicle_iou").group_title) == 1
 
 
 def test_table_headers_are_short(results: Path) -> None:
@@ -156,7 +154,7 @@ def test_catalog_names_the_exact_metric() -> None:
 def test_report_uses_latest_run_per_row_and_seed(results: Path, tmp_path: Path) -> None:
     out = tmp_path / "results"
     shutil.copytree(results / "smoke", out / "smoke")
-    key = "pseudo/spg/Foreground/iou"
+    key = "pseudo/iou"
     newer = run_experiment(_cfg("+SPG", 0, "params.num_train=1"), out / "smoke").metrics[key]
     build_report(out)
     csv = pd.read_csv(out / "tables" / f"{GROUP}-pseudo.csv")

@@ -135,7 +135,7 @@ def test_suites_expand_rows_times_seeds() -> None:
     jobs = expand_suite(get_suite("ablations"), preset="cpu", data="synthetic", seeds=3,
                         overrides=("params.steps=2",))
     rows = ["fully supervised", "baseline", "+SPG", "+SPG+RSC", "+SPG+RSC+PVC (EMA)"]
-    assert [(j.row, j.seed) for j in jobs] == [(r, s) for r in rows for s in range(3)]
+    assert [(j.row, j.seed) for j in jobs] == [(r, s) for s in range(3) for r in rows]
     full, last = jobs[0].cfg, jobs[-1].cfg
     assert (full.kind, full.params.supervision, full.params.spg) == ("mwsis3d", "gt", False)
     assert (last.params.spg, last.params.rsc, last.params.pvc, last.params.ema) == (True,) * 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -68,8 +69,8 @@ def mwsis3d(cfg: DictConfig, run_dir: Path, ctx: RunContext) -> dict[str, float]
     train, val = load_data(cfg, sched.num_train, sched.num_val, p.data_seed)
     out = run_mwsis3d(
         train, val, p, sched.steps, Segmentor3DConfig.preset(sched.model), int(cfg.seed),
-        log=ctx.log, report=lambda step, m: ctx.report(step, m["ap3d/mean"]), progress=True,
-        checkpoint=run_dir / "checkpoint.pt",
+        log=ctx.log, report=lambda step, m: ctx.report(step, m["ap3d/mean"]),
+        progress=sys.stderr.isatty(), checkpoint=run_dir / "checkpoint.pt",
     )
     if out.first_val_prediction is not None:
         inst = out.first_val_prediction

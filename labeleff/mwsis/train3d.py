@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from labeleff.data.classes import CCL_RADIUS
+from labeleff.data.classes import CCL_RADIUS, CLASSES
 from labeleff.data.frame import Frame
 from labeleff.engine.ema import EMATeacher
 from labeleff.engine.loop import CheckpointHook, EMAHook, Hook, NaNGuard, Trainer
@@ -229,10 +229,22 @@ def stage_table(frames: Sequence[Frame]) -> dict[str, dict[str, float]]:
     return table
 
 
-def stage_quality(frames: Sequence[Frame]) -> dict[str, float]:
-    """:func:`stage_table` flattened to ``pseudo/<stage>/<class or Foreground>/<measure>``."""
-    table = stage_table(frames)
-    return {f"pseudo/{name}/{k}": v for name, q in table.items() for k, v in q.items()}
+def label_quality(frames: Sequence[Frame], labels: Sequence[Tensor]) -> dict[str, float]:
+    """Quality of a row's own training labels (its pseudo-label stage) against ground truth.
+
+    Args:
+        frames: the training frames (with ground truth).
+        labels: per frame, the (n,) labels of its in-image points the row trained on.
+
+    Returns:
+        ``pseudo/{precision,recall,iou}`` (foreground vs background), ``pseudo/<class>_iou`` and
+        ``pseudo/ignored`` (share of IGNORE labels), fractions.
+    """
+    gts = [torch.as_tensor(f.gt.point_semantic)[in_image_mask(f)] for f in frames]
+    q = pseudo_label_quality(torch.cat([lab.cpu() for lab in labels]), torch.cat(gts))
+    out = {f"pseudo/{m}": q[f"Foreground/{m}"] for m in ("precision", "recall", "iou")}
+    out |= {f"pseudo/{c}_iou": q[f"{c}/iou"] for c in CLASSES}
+    return out | {"pseudo/ignored": q["ignore_fraction"]}
 
 
 def collate(samples: Sequence[TrainSample], gen: torch.Generator, labels: Sequence[Tensor],
@@ -380,7 +392,8 @@ def run_mwsis3d(train: Sequence[Frame], val: Sequence[Frame], p: MWSIS3DParams, 
         checkpoint: where to save the final model (and EMA teacher) weights, or None.
 
     Returns:
-        Metrics: ``ap3d/*`` (fractions), ``seg3d/*``, ``pseudo/*`` per stage, ``time/*``.
+        Metrics: ``ap3d/*`` (fractions), ``seg3d/*``, ``pseudo/*`` (quality of the row's own
+        training labels), ``time/*``.
     """
     torch.manual_seed(seed)
     t0 = time.perf_counter()
@@ -408,25 +421,18 @@ def run_mwsis3d(train: Sequence[Frame], val: Sequence[Frame], p: MWSIS3DParams, 
     t_train = time.perf_counter() - t1
     t2 = time.perf_counter()
     metrics, first = _eval_model(model, teacher, lambda: evaluate(model, val, val_samples, p))
-    metrics.update(stage_quality(train))
-    if step_fn.history is not None:
-        metrics.update(_pvc_quality(train, samples, step_fn))
+    metrics.update(label_quality(train, _final_labels(samples, step_fn)))
     metrics.update({"time/labels_s": t_labels, "time/train_s": t_train,
                     "time/step_ms": 1000 * t_train / max(steps, 1),
                     "time/eval_s": time.perf_counter() - t2})
     return RunOutput(metrics, first, val_samples[0].points.cpu() if val_samples else None)
 
 
-def _pvc_quality(frames: Sequence[Frame], samples: Sequence[TrainSample], step: MWSIS3DStep
-                 ) -> dict[str, float]:
-    """Quality of the final PVC-corrected labels (``pseudo/pvc/*``), in-image points."""
-    preds, gts = [], []
-    for f, s in zip(frames, samples, strict=True):
-        labels, _ = apply_pvc(s.labels, step.history.vote(s.frame_id), s.vote_mask)
-        preds.append(labels.cpu())
-        gts.append(torch.as_tensor(f.gt.point_semantic)[in_image_mask(f)])
-    q = pseudo_label_quality(torch.cat(preds), torch.cat(gts))
-    return {f"pseudo/pvc/{k}": v for k, v in q.items()}
+def _final_labels(samples: Sequence[TrainSample], step: MWSIS3DStep) -> list[Tensor]:
+    """Per frame, the labels the row trained on last (PVC-corrected for PVC rows)."""
+    if step.history is None:
+        return [s.labels for s in samples]
+    return [apply_pvc(s.labels, step.history.vote(s.frame_id), s.vote_mask)[0] for s in samples]
 
 
 class _CallbackHook(Hook):
