@@ -95,7 +95,7 @@ def family_order(family: str) -> int:
     return names.index(family) if family in names else len(names)
 
 
-ITEM_ORDER = ("mean", "Vehicle", "Pedestrian", "Cyclist")
+ITEM_ORDER = ("mean", "precision", "recall", "iou", "Vehicle", "Pedestrian", "Cyclist")
 
 
 def metric_order(keys: list[str]) -> list[str]:

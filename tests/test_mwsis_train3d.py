@@ -55,10 +55,10 @@ def test_full_method_runs_end_to_end(frames, tmp_path):
     m = out.metrics
     assert logged == [1, 2, 3, 4]
     assert (tmp_path / "ck.pt").exists()
-    for key in ("ap3d/mean", "ap3d/Vehicle", "seg3d/Foreground/iou", "time/step_ms",
-                "pseudo/precision", "pseudo/recall", "pseudo/iou", "pseudo/Vehicle_iou",
+    for key in ("ap3d/mean", "ap3d/Vehicle", "miou3d/Foreground", "time/step_ms",
+                "pseudo/precision", "pseudo/recall", "pseudo/iou", "pseudo/Vehicle/iou",
                 "pseudo/ignored"):
         assert key in m
     assert 0.0 <= m["ap3d/Vehicle"] <= 1.0
     assert all(isinstance(v, float) for v in m.values())
-    assert not math.isnan(m["seg3d/Background/iou"])
+    assert not math.isnan(m["miou3d/mean"])

@@ -61,14 +61,14 @@ def _column(markdown: str, header: str) -> dict[str, str]:
 def test_tables_hold_mean_std_and_bold_unique_best(results: Path) -> None:
     build_report(results)
     markdown = (results / "tables" / f"{GROUP}-pseudo.md").read_text()
-    iou = {row: 100 * np.array(v) for row, v in _values(results, "pseudo/Vehicle_iou").items()}
+    iou = {row: 100 * np.array(v) for row, v in _values(results, "pseudo/Vehicle/iou").items()}
     means = {row: round(v.mean(), 2) for row, v in iou.items()}
     assert len(set(means.values())) == 3  # the data make the best unique
-    column = _column(markdown, "Vehicle_iou")
+    column = _column(markdown, "Vehicle iou")
     for row, values in iou.items():
         cell = f"{values.mean():.2f} ± {values.std(ddof=1):.2f}"
         assert column[row] == (f"**{cell}**" if means[row] == max(means.values()) else cell)
-    assert markdown.count(describe("pseudo/Vehicle_iou").group_title) == 1
+    assert markdown.count(describe("pseudo/Vehicle/iou").group_title) == 1
 
 
 def test_table_headers_are_short(results: Path) -> None:

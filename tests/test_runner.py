@@ -95,7 +95,7 @@ def test_run_writes_folder_and_skips_when_done(tmp_path: Path) -> None:
     assert {"config.yaml", "metrics.json", "curves.csv", "pictures"} <= files
     assert OmegaConf.load(first.run_dir / "config.yaml").params.steps == 2
     assert json.loads((first.run_dir / "metrics.json").read_text()) == first.metrics
-    assert {"ap3d/mean", "ap3d/AP50/mean", "seg3d/Background/iou"} <= set(first.metrics)
+    assert {"ap3d/mean", "ap3d/AP50/mean", "miou3d/mean"} <= set(first.metrics)
     stamp = (first.run_dir / "metrics.json").stat().st_mtime_ns
     again = run_experiment(tiny_cfg(NAME), tmp_path)
     assert again.skipped and again.metrics == first.metrics

@@ -62,7 +62,7 @@ def load_data(cfg: DictConfig, num_train: int, num_val: int, seed: int
 
 @register_experiment("mwsis3d", params=MWSIS3DParams)
 def mwsis3d(cfg: DictConfig, run_dir: Path, ctx: RunContext) -> dict[str, float]:
-    """Trains and evaluates one MWSIS 3D row; returns ``ap3d/*``, ``seg3d/*``, ``pseudo/*``."""
+    """Trains and evaluates one MWSIS 3D row; returns ``ap3d/*``, ``miou3d/*``, ``pseudo/*``."""
     p = MWSIS3DParams(**OmegaConf.to_container(cfg.params))
     p, sched = resolve_params(p, cfg.preset)
     random.seed(cfg.seed)

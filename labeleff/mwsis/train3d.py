@@ -237,13 +237,13 @@ def label_quality(frames: Sequence[Frame], labels: Sequence[Tensor]) -> dict[str
         labels: per frame, the (n,) labels of its in-image points the row trained on.
 
     Returns:
-        ``pseudo/{precision,recall,iou}`` (foreground vs background), ``pseudo/<class>_iou`` and
+        ``pseudo/{precision,recall,iou}`` (foreground vs background), ``pseudo/<class>/iou`` and
         ``pseudo/ignored`` (share of IGNORE labels), fractions.
     """
     gts = [torch.as_tensor(f.gt.point_semantic)[in_image_mask(f)] for f in frames]
     q = pseudo_label_quality(torch.cat([lab.cpu() for lab in labels]), torch.cat(gts))
     out = {f"pseudo/{m}": q[f"Foreground/{m}"] for m in ("precision", "recall", "iou")}
-    out |= {f"pseudo/{c}_iou": q[f"{c}/iou"] for c in CLASSES}
+    out |= {f"pseudo/{c}/iou": q[f"{c}/iou"] for c in CLASSES}
     return out | {"pseudo/ignored": q["ignore_fraction"]}
 
 
@@ -352,7 +352,11 @@ def evaluate(model: Segmentor3D, frames: Sequence[Frame], samples: Sequence[Trai
     ap = point_mask_ap(gts, preds)
     metrics = {f"ap3d/{_ap_name(k)}": v for k, v in ap.items()}
     q = pseudo_label_quality(torch.cat(sem_pred), torch.cat(sem_gt))
-    metrics.update({f"seg3d/{k}": v for k, v in q.items() if k.endswith("/iou")})
+    ious = {c: q[f"{c}/iou"] for c in CLASSES}
+    present = [v for v in ious.values() if v == v]  # classes with points (NaN otherwise)
+    metrics["miou3d/mean"] = sum(present) / len(present) if present else float("nan")
+    metrics.update({f"miou3d/{c}": v for c, v in ious.items()})
+    metrics["miou3d/Foreground"] = q["Foreground/iou"]
     return metrics, first
 
 
@@ -392,7 +396,8 @@ def run_mwsis3d(train: Sequence[Frame], val: Sequence[Frame], p: MWSIS3DParams, 
         checkpoint: where to save the final model (and EMA teacher) weights, or None.
 
     Returns:
-        Metrics: ``ap3d/*`` (fractions), ``seg3d/*``, ``pseudo/*`` (quality of the row's own
+        Metrics: ``ap3d/*`` (fractions), ``miou3d/*`` (per-point semantic IoU), ``pseudo/*``
+        (quality of the row's own
         training labels), ``time/*``.
     """
     torch.manual_seed(seed)
