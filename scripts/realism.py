@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from labeleff.data.frame import Frame
+from labeleff.data.kitti import read_kitti_frame
 from labeleff.data.realism import frustum_precision, points_per_object, pooled_precision
 from labeleff.data.synthetic import PRESETS, generate_frame
 
@@ -21,11 +22,6 @@ BINS = ((0, 8), (8, 12), (12, 16), (16, 24), (24, 40), (40, 80))
 
 
 def _kitti_frames(root: Path) -> list[Frame]:
-    try:
-        from labeleff.data.kitti import read_kitti_frame
-    except ImportError:
-        print("KITTI reader not available (labeleff.data.kitti.read_kitti_frame is missing)")
-        return []
     if not (root / "training" / "velodyne" / "000008.bin").exists():
         print(f"KITTI sample not found under {root}")
         return []

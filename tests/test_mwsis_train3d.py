@@ -28,7 +28,8 @@ def test_pseudo_rows_read_no_ground_truth(frames):
 
 def test_label_quality_follows_the_stage(frames):
     def quality(p: MWSIS3DParams) -> dict[str, float]:
-        return label_quality(frames, [build_sample(f, p).labels for f in frames])
+        samples = [build_sample(f, p) for f in frames]
+        return label_quality(frames, samples, [s.labels for s in samples])
 
     spg, base = quality(MWSIS3DParams(spg=True)), quality(MWSIS3DParams(spg=False))
     full = quality(MWSIS3DParams(supervision="gt"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import os
 import sys
 from pathlib import Path
 
@@ -24,8 +24,6 @@ VAL_OFFSET = 100_000  # synthetic validation frames use indices from here (disjo
 
 def cache_dir() -> Path:
     """Where synthetic frames are cached (``$LABELEFF_CACHE``, default ``~/.cache/labeleff``)."""
-    import os
-
     return Path(os.environ.get("LABELEFF_CACHE", Path.home() / ".cache" / "labeleff"))
 
 
@@ -65,7 +63,6 @@ def mwsis3d(cfg: DictConfig, run_dir: Path, ctx: RunContext) -> dict[str, float]
     """Trains and evaluates one MWSIS 3D row; returns ``ap3d/*``, ``miou3d/*``, ``pseudo/*``."""
     p = MWSIS3DParams(**OmegaConf.to_container(cfg.params))
     p, sched = resolve_params(p, cfg.preset)
-    random.seed(cfg.seed)
     train, val = load_data(cfg, sched.num_train, sched.num_val, p.data_seed)
     out = run_mwsis3d(
         train, val, p, sched.steps, Segmentor3DConfig.preset(sched.model), int(cfg.seed),

@@ -32,7 +32,6 @@ from labeleff.models.augment3d import augment_points
 from labeleff.models.instances3d import Instances3D, infer_instances, semantic_from_logits
 from labeleff.models.losses3d import Loss3DConfig, segmentor_losses
 from labeleff.models.segmentor3d import Segmentor3D, Segmentor3DConfig
-from labeleff.mwsis.frustum import frustum_hits
 from labeleff.mwsis.pseudo3d import PseudoLabelConfig, pseudo_labels, vote_targets
 from labeleff.mwsis.pvc import PVCHistory, apply_pvc
 from labeleff.mwsis.rsc import rsc_correct
@@ -138,6 +137,7 @@ class TrainSample:
         labels: (n,) int64 class, BACKGROUND or IGNORE.
         offsets: (n, 3) float32 vote targets (metres); vote_mask (n,) bool where defined.
         segment_ids: (n,) int64 ring segments (-1 none).
+        in_image: (N,) bool on the CPU, which of the frame's N points were kept (the n above).
     """
 
     frame_id: str
@@ -146,6 +146,7 @@ class TrainSample:
     offsets: Tensor
     vote_mask: Tensor
     segment_ids: Tensor
+    in_image: Tensor
 
 
 @dataclass
@@ -177,12 +178,6 @@ def label_config(p: MWSIS3DParams) -> PseudoLabelConfig:
                              ignore_prop=p.ring_ignore_prop, ccl_spacing=p.ccl_spacing)
 
 
-def in_image_mask(frame: Frame) -> Tensor:
-    """(N,) bool: the point projects into at least one camera image."""
-    xyz = torch.as_tensor(frame.points[:, :3], dtype=torch.float32)
-    return frustum_hits(xyz, frame.cameras, frame.weak.boxes2d).in_image
-
-
 def gt_targets(frame: Frame) -> tuple[Tensor, Tensor, Tensor]:
     """(labels, offsets, vote_mask) from ground truth: the fully supervised upper bound.
 
@@ -209,7 +204,7 @@ def build_sample(frame: Frame, p: MWSIS3DParams, device: str | torch.device = "c
     pts = torch.as_tensor(view.points[:, :4], dtype=torch.float32)
     return TrainSample(view.frame_id, pts[keep].to(device), labels[keep].long().to(device),
                        offsets[keep].float().to(device), vmask[keep].to(device),
-                       pl.segment_ids[keep].to(device))
+                       pl.segment_ids[keep].to(device), keep.cpu())
 
 
 def stage_table(frames: Sequence[Frame]) -> dict[str, dict[str, float]]:
@@ -229,35 +224,37 @@ def stage_table(frames: Sequence[Frame]) -> dict[str, dict[str, float]]:
     return table
 
 
-def label_quality(frames: Sequence[Frame], labels: Sequence[Tensor]) -> dict[str, float]:
+def label_quality(frames: Sequence[Frame], samples: Sequence[TrainSample],
+                  labels: Sequence[Tensor]) -> dict[str, float]:
     """Quality of a row's own training labels (its pseudo-label stage) against ground truth.
 
     Args:
         frames: the training frames (with ground truth).
+        samples: their training samples (which points were kept).
         labels: per frame, the (n,) labels of its in-image points the row trained on.
 
     Returns:
         ``pseudo/{precision,recall,iou}`` (foreground vs background), ``pseudo/<class>/iou`` and
         ``pseudo/ignored`` (share of IGNORE labels), fractions.
     """
-    gts = [torch.as_tensor(f.gt.point_semantic)[in_image_mask(f)] for f in frames]
+    gts = [torch.as_tensor(f.gt.point_semantic)[s.in_image]
+           for f, s in zip(frames, samples, strict=True)]
     q = pseudo_label_quality(torch.cat([lab.cpu() for lab in labels]), torch.cat(gts))
     out = {f"pseudo/{m}": q[f"Foreground/{m}"] for m in ("precision", "recall", "iou")}
     out |= {f"pseudo/{c}/iou": q[f"{c}/iou"] for c in CLASSES}
     return out | {"pseudo/ignored": q["ignore_fraction"]}
 
 
-def collate(samples: Sequence[TrainSample], gen: torch.Generator, labels: Sequence[Tensor],
-            masks: Sequence[Tensor]) -> tuple[Tensor, ...]:
-    """Augments and concatenates frames: (points, batch_idx, labels, offsets, vote_mask)."""
+def collate(samples: Sequence[TrainSample], gen: torch.Generator
+            ) -> tuple[Tensor, Tensor, Tensor]:
+    """Augments and concatenates frames: (points, batch_idx, vote offsets)."""
     pts, bidx, offs = [], [], []
     for i, s in enumerate(samples):
         p, o, _ = augment_points(s.points, gen, s.offsets)
         pts.append(p)
         offs.append(o)
         bidx.append(torch.full((len(p),), i, dtype=torch.long, device=p.device))
-    return (torch.cat(pts), torch.cat(bidx), torch.cat(list(labels)), torch.cat(offs),
-            torch.cat(list(masks)))
+    return torch.cat(pts), torch.cat(bidx), torch.cat(offs)
 
 
 class MWSIS3DStep:
@@ -314,8 +311,7 @@ class MWSIS3DStep:
 
     def __call__(self, trainer: Trainer, step: int) -> dict[str, Tensor]:
         batch = self.next_batch()
-        pts, bidx, _, offs, _ = collate(batch, self.gen, [s.labels for s in batch],
-                                        [s.vote_mask for s in batch])
+        pts, bidx, offs = collate(batch, self.gen)
         labels, masks = self.targets(batch, step, pts, bidx)
         out = self.model(pts, bidx)
         return segmentor_losses(out.logits, out.votes, out.valid, torch.cat(labels), offs,
@@ -340,7 +336,7 @@ def evaluate(model: Segmentor3D, frames: Sequence[Frame], samples: Sequence[Trai
     """3D point-mask AP (COCO protocol, in-image points) and semantic quality on ``frames``."""
     gts, preds, sem_pred, sem_gt, first = [], [], [], [], None
     for f, s in zip(frames, samples, strict=True):
-        keep = in_image_mask(f)
+        keep = s.in_image
         inst = predict(model, s, p)
         first = inst if first is None else first
         gt_ids = torch.as_tensor(f.gt.point_instance)[keep]
@@ -397,8 +393,7 @@ def run_mwsis3d(train: Sequence[Frame], val: Sequence[Frame], p: MWSIS3DParams, 
 
     Returns:
         Metrics: ``ap3d/*`` (fractions), ``miou3d/*`` (per-point semantic IoU), ``pseudo/*``
-        (quality of the row's own
-        training labels), ``time/*``.
+        (quality of the row's own training labels), ``time/*``.
     """
     torch.manual_seed(seed)
     t0 = time.perf_counter()
@@ -426,7 +421,7 @@ def run_mwsis3d(train: Sequence[Frame], val: Sequence[Frame], p: MWSIS3DParams, 
     t_train = time.perf_counter() - t1
     t2 = time.perf_counter()
     metrics, first = _eval_model(model, teacher, lambda: evaluate(model, val, val_samples, p))
-    metrics.update(label_quality(train, _final_labels(samples, step_fn)))
+    metrics.update(label_quality(train, samples, _final_labels(samples, step_fn)))
     metrics.update({"time/labels_s": t_labels, "time/train_s": t_train,
                     "time/step_ms": 1000 * t_train / max(steps, 1),
                     "time/eval_s": time.perf_counter() - t2})
